@@ -1,0 +1,68 @@
+import { z } from "zod";
+
+/**
+ * Env schemas, one per process. Apps parse `process.env` with these in their own
+ * `src/env.ts`, once, at boot. A bad value stops the process naming the variable.
+ */
+export const DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/switchyard";
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+const encryptionKey = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes as 64 hex characters or 44 base64 characters");
+
+export const baseEnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: z.string().url().default(DEFAULT_DATABASE_URL),
+  REDIS_URL: z.string().url().default(DEFAULT_REDIS_URL),
+  SWITCHYARD_ENCRYPTION_KEY: encryptionKey,
+});
+
+export const proxyEnvSchema = baseEnvSchema.extend({
+  PROXY_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  PROXY_HOST: z.string().default("0.0.0.0"),
+  /** Largest request body accepted, in bytes (413 above it). */
+  PROXY_MAX_BODY_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  /** Time allowed for the provider's response headers. */
+  PROXY_UPSTREAM_HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  /** Time allowed between two body chunks of a provider response. */
+  PROXY_UPSTREAM_BODY_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  /** Safety-net full reload of the snapshot, on top of pub/sub invalidation. */
+  PROXY_SNAPSHOT_REFRESH_MS: z.coerce.number().int().positive().default(30_000),
+  /** Where usage events go when Redis cannot take them. */
+  PROXY_SPOOL_DIR: z.string().default("./var/spool"),
+});
+export type ProxyEnv = z.infer<typeof proxyEnvSchema>;
+
+export const workerEnvSchema = baseEnvSchema.extend({
+  WORKER_BATCH_SIZE: z.coerce.number().int().positive().max(5000).default(200),
+  WORKER_BATCH_WAIT_MS: z.coerce.number().int().nonnegative().default(200),
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(400),
+  SMTP_URL: z.string().default("smtp://127.0.0.1:1025"),
+});
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+export const dashboardEnvSchema = baseEnvSchema.extend({
+  DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  BETTER_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  BETTER_AUTH_URL: z.string().url().optional(),
+});
+export type DashboardEnv = z.infer<typeof dashboardEnvSchema>;
+
+export const cliEnvSchema = baseEnvSchema.extend({
+  SWITCHYARD_ENCRYPTION_KEY: encryptionKey.optional(),
+});
+export type CliEnv = z.infer<typeof cliEnvSchema>;
+
+export class EnvError extends Error {}
+
+/** Parses an env object; throws an EnvError listing every bad variable by name. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+  // Empty strings mean "unset" (docker-compose and shells leave them around).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+  throw new EnvError(`Invalid environment:\n${lines.join("\n")}`);
+}

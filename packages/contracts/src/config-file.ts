@@ -1,0 +1,104 @@
+import { z } from "zod";
+
+export const providerTypes = [
+  "openai",
+  "azure",
+  "anthropic",
+  "gemini",
+  "mistral",
+  "cohere",
+  "openai-compatible",
+] as const;
+export type ProviderType = (typeof providerTypes)[number];
+
+/** A decimal number of USD per million tokens, written as a string so no float touches it. */
+export const decimalPriceSchema = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v))
+  .pipe(z.string().regex(/^\d+(\.\d{1,12})?$/, "must be a non-negative decimal such as \"0.15\""));
+
+export const modelPricingSchema = z.strictObject({
+  inputPerMTok: decimalPriceSchema,
+  outputPerMTok: decimalPriceSchema,
+  cachedInputPerMTok: decimalPriceSchema.optional(),
+  cacheWritePerMTok: decimalPriceSchema.optional(),
+  reasoningPerMTok: decimalPriceSchema.optional(),
+});
+export type ModelPricing = z.infer<typeof modelPricingSchema>;
+
+export const modelCapabilitiesSchema = z.strictObject({
+  contextWindow: z.number().int().positive().optional(),
+  maxOutputTokens: z.number().int().positive().optional(),
+  tools: z.boolean().optional(),
+  vision: z.boolean().optional(),
+  jsonMode: z.boolean().optional(),
+});
+export type ModelCapabilities = z.infer<typeof modelCapabilitiesSchema>;
+
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be lowercase letters, digits, '.', '_' or '-' (max 63)");
+
+export const configProviderSchema = z.strictObject({
+  id: slug,
+  type: z.enum(providerTypes),
+  baseUrl: z.url({ message: "must be an absolute http(s) URL" }).optional(),
+  /** "env:NAME" reads the proxy's environment at load time; a literal is stored encrypted. */
+  apiKey: z.string().min(1).optional(),
+  /** Azure: api-version query parameter. */
+  apiVersion: z.string().optional(),
+});
+export type ConfigProvider = z.infer<typeof configProviderSchema>;
+
+export const configModelSchema = z.strictObject({
+  name: z.string().min(1).max(128),
+  provider: slug,
+  upstreamModel: z.string().min(1).optional(),
+  pricing: modelPricingSchema.optional(),
+  ...modelCapabilitiesSchema.shape,
+});
+export type ConfigModel = z.infer<typeof configModelSchema>;
+
+export const routeStrategies = ["fallback", "weighted", "cheapest", "fastest", "conditional"] as const;
+export const configRouteTargetSchema = z.strictObject({
+  model: z.string().min(1),
+  weight: z.number().positive().optional(),
+  when: z.record(z.string(), z.unknown()).optional(),
+});
+export const configRouteSchema = z.strictObject({
+  alias: z.string().min(1).max(128),
+  strategy: z.enum(routeStrategies).default("fallback"),
+  targets: z.array(configRouteTargetSchema).min(1, "a route needs at least one target"),
+});
+export type ConfigRoute = z.infer<typeof configRouteSchema>;
+
+/** `switchyard.yaml`: providers, models and routes declared as code. */
+export const switchyardConfigSchema = z
+  .strictObject({
+    providers: z.array(configProviderSchema).default([]),
+    models: z.array(configModelSchema).default([]),
+    routes: z.array(configRouteSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const providerIds = new Set<string>();
+    cfg.providers.forEach((p, i) => {
+      if (providerIds.has(p.id)) ctx.addIssue({ code: "custom", path: ["providers", i, "id"], message: `duplicate provider id "${p.id}"` });
+      providerIds.add(p.id);
+    });
+    const modelNames = new Set<string>();
+    cfg.models.forEach((m, i) => {
+      if (modelNames.has(m.name)) ctx.addIssue({ code: "custom", path: ["models", i, "name"], message: `duplicate model name "${m.name}"` });
+      modelNames.add(m.name);
+      if (!providerIds.has(m.provider))
+        ctx.addIssue({ code: "custom", path: ["models", i, "provider"], message: `unknown provider "${m.provider}" (declare it under providers)` });
+    });
+    cfg.routes.forEach((r, i) => {
+      if (modelNames.has(r.alias))
+        ctx.addIssue({ code: "custom", path: ["routes", i, "alias"], message: `route alias "${r.alias}" clashes with a model name` });
+      r.targets.forEach((t, j) => {
+        if (!modelNames.has(t.model))
+          ctx.addIssue({ code: "custom", path: ["routes", i, "targets", j, "model"], message: `unknown model "${t.model}" (declare it under models)` });
+      });
+    });
+  });
+export type SwitchyardConfig = z.infer<typeof switchyardConfigSchema>;

@@ -1,0 +1,6 @@
+export * from "./chat";
+export * from "./usage";
+export * from "./queues";
+export * from "./config-file";
+export * from "./errors";
+export * from "./keys";

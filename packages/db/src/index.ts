@@ -1,0 +1,4 @@
+export * from "./client";
+export * from "./secrets";
+export { Prisma, Role, BudgetScope, BudgetPeriod, ConfigSource } from "./generated/prisma/client";
+export type * from "./generated/prisma/client";

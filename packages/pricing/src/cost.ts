@@ -1,0 +1,49 @@
+import type { ModelPricing, TokenUsage } from "@switchyard/contracts";
+
+const SCALE_DIGITS = 12;
+const SCALE = 10n ** BigInt(SCALE_DIGITS);
+
+/** "0.15" (USD per million tokens) → 150000000000n (USD per MTok × 10^12). Exact; no float. */
+export function parseDecimalPrice(price: string): bigint {
+  const m = /^(\d+)(?:\.(\d{1,12}))?$/.exec(price);
+  if (!m) throw new Error(`invalid decimal price "${price}"`);
+  const whole = BigInt(m[1] ?? "0");
+  const frac = (m[2] ?? "").padEnd(SCALE_DIGITS, "0");
+  return whole * SCALE + BigInt(frac);
+}
+
+/**
+ * Cost of one request in integer nano-USD, rounded half-up once at the end.
+ * cachedInputTokens and cacheWriteTokens are parts of inputTokens; reasoningTokens
+ * are part of outputTokens and billed at reasoningPerMTok only when that is set.
+ */
+export function computeCostNanoUsd(usage: TokenUsage, pricing: ModelPricing): bigint {
+  const input = parseDecimalPrice(pricing.inputPerMTok);
+  const output = parseDecimalPrice(pricing.outputPerMTok);
+  const cachedRate = pricing.cachedInputPerMTok !== undefined ? parseDecimalPrice(pricing.cachedInputPerMTok) : input;
+  const writeRate = pricing.cacheWritePerMTok !== undefined ? parseDecimalPrice(pricing.cacheWritePerMTok) : input;
+  const cached = BigInt(usage.cachedInputTokens);
+  const written = BigInt(usage.cacheWriteTokens);
+  const plainInput = BigInt(Math.max(0, usage.inputTokens - usage.cachedInputTokens - usage.cacheWriteTokens));
+
+  let outputPart: bigint;
+  if (pricing.reasoningPerMTok !== undefined) {
+    const reasoning = BigInt(Math.min(usage.reasoningTokens, usage.outputTokens));
+    outputPart = (BigInt(usage.outputTokens) - reasoning) * output + reasoning * parseDecimalPrice(pricing.reasoningPerMTok);
+  } else {
+    outputPart = BigInt(usage.outputTokens) * output;
+  }
+  // Σ tokens × (USD/MTok × 1e12) is USD × 1e18; nano-USD = that / 1e9.
+  const numerator = plainInput * input + cached * cachedRate + written * writeRate + outputPart;
+  const divisor = 10n ** 9n;
+  return (numerator + divisor / 2n) / divisor;
+}
+
+/** Integer nano-USD → a decimal USD string with 9 places ("0.000123450"). */
+export function formatNanoUsd(nano: bigint): string {
+  const neg = nano < 0n;
+  const abs = neg ? -nano : nano;
+  const whole = abs / 1_000_000_000n;
+  const frac = (abs % 1_000_000_000n).toString().padStart(9, "0");
+  return `${neg ? "-" : ""}${whole}.${frac}`;
+}
