@@ -1,0 +1,105 @@
+// Runs the whole product in the foreground: demo upstream, proxy, worker, dashboard.
+// Seeds the demo org/user/key, waits until everything answers, prints where to click.
+// Ctrl-C stops everything. Plain JS so it needs nothing but Node.
+import { spawn, execFileSync } from "node:child_process";
+import net from "node:net";
+
+const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "production" };
+const PROXY_PORT = Number(env.PROXY_PORT ?? 4000);
+const DASHBOARD_PORT = Number(env.DASHBOARD_PORT ?? 3000);
+const MOCK_PORT = 4010;
+const colors = { mock: 35, proxy: 32, worker: 33, dashboard: 34 };
+const children = [];
+let stopping = false;
+
+function portInUse(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: "127.0.0.1" }, () => (s.destroy(), resolve(true)));
+    s.on("error", () => resolve(false));
+  });
+}
+
+function run(name, cmd, args, extraEnv = {}) {
+  const child = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+  const prefix = `\x1b[${colors[name]}m${name.padEnd(9)}\x1b[0m| `;
+  const pipe = (stream, out) => {
+    let buf = "";
+    stream.on("data", (d) => {
+      buf += d;
+      const lines = buf.split("\n");
+      buf = lines.pop() ?? "";
+      for (const l of lines) out.write(prefix + l + "\n");
+    });
+  };
+  pipe(child.stdout, process.stdout);
+  pipe(child.stderr, process.stderr);
+  child.on("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(`${prefix}exited (${signal ?? code}); stopping everything`);
+    shutdown(1);
+  });
+  children.push(child);
+  return child;
+}
+
+function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) c.kill("SIGTERM");
+  setTimeout(() => process.exit(code), 8000).unref();
+  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.on("exit", r))))).then(() =>
+    process.exit(code),
+  );
+}
+process.on("SIGINT", () => shutdown(0));
+process.on("SIGTERM", () => shutdown(0));
+
+async function waitHttp(url, seconds) {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(url, { redirect: "manual" });
+      if (r.status < 500) return true;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}
+
+const seedOut = execFileSync("pnpm", ["-s", "switchyard", "seed", "--json"], { env, encoding: "utf8" });
+const seed = JSON.parse(seedOut);
+
+if (await portInUse(MOCK_PORT)) {
+  console.log(`port ${MOCK_PORT} is busy: assuming the demo upstream is already running there`);
+} else {
+  run("mock", process.execPath, ["--import", "tsx", "tooling/mock-upstream/src/main.ts", "--port", String(MOCK_PORT)]);
+}
+run("proxy", process.execPath, ["apps/proxy/dist/main.js"], { PROXY_PORT: String(PROXY_PORT) });
+run("worker", process.execPath, ["apps/worker/dist/main.js"]);
+run("dashboard", "pnpm", ["--filter", "@switchyard/dashboard", "start"], { DASHBOARD_PORT: String(DASHBOARD_PORT) });
+
+const ok =
+  (await waitHttp(`http://127.0.0.1:${PROXY_PORT}/readyz`, 60)) &&
+  (await waitHttp(`http://127.0.0.1:${DASHBOARD_PORT}/sign-in`, 90));
+if (!ok) {
+  console.error("Switchyard did not come up; see the logs above.");
+  shutdown(1);
+} else {
+  const key = seed.key?.key ?? seed.key;
+  console.log(`
+\x1b[1mSwitchyard is running.\x1b[0m
+
+  Dashboard   http://localhost:${DASHBOARD_PORT}
+              sign in as ${seed.user?.email ?? "demo@switchyard.local"} / ${seed.user?.password ?? "switchyard-demo"}
+  Proxy       http://localhost:${PROXY_PORT}/v1   (OpenAI-compatible)
+  Demo key    ${key}
+
+Try it (the demo model replays a recorded OpenAI answer; set OPENAI_API_KEY and use gpt-4o-mini for the real thing):
+
+  curl http://localhost:${PROXY_PORT}/v1/chat/completions \\
+    -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" \\
+    -d '{"model":"demo-gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'
+
+Ctrl-C stops everything.
+`);
+}
