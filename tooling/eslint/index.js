@@ -18,7 +18,9 @@ export const allowedDeps = {
   proxy: ["contracts", "config", "db", "providers", "pricing", "tokenizer", "limits", "jobs"],
   worker: ["contracts", "config", "db", "pricing", "limits", "jobs"],
   dashboard: ["contracts", "config", "db", "pricing", "limits", "jobs"],
-  e2e: ["contracts", "config", "db", "jobs", "pricing"],
+  e2e: ["contracts", "config", "db", "jobs", "pricing", "mock-upstream"],
+  // test-only fake provider; imports nothing of ours
+  "mock-upstream": [],
 };
 
 const ioModules = [
@@ -56,14 +58,20 @@ const localPlugin = {
  */
 export function switchyard(opts) {
   const allowed = new Set(allowedDeps[opts.name] ?? []);
-  const forbiddenWorkspace = Object.keys(allowedDeps)
-    .filter((n) => n !== opts.name && !allowed.has(n))
-    .map((n) => `@switchyard/${n}`);
-  const restrictedPatterns = [
-    { group: forbiddenWorkspace.flatMap((p) => [p, `${p}/*`]), message: "ARCHITECTURE.md: this package may not import that one." },
-  ];
-  if (opts.pure) restrictedPatterns.push({ group: [...ioModules, ...ioPackages], message: "This package is pure: no I/O (ARCHITECTURE.md)." });
-  if (forbiddenWorkspace.length === 0) restrictedPatterns.shift();
+  const restrictionsFor = (extraAllowed) => {
+    const forbidden = Object.keys(allowedDeps)
+      .filter((n) => n !== opts.name && !allowed.has(n) && !extraAllowed.includes(n))
+      .map((n) => `@switchyard/${n}`);
+    const patterns = [];
+    if (forbidden.length > 0)
+      patterns.push({ group: forbidden.flatMap((p) => [p, `${p}/*`]), message: "ARCHITECTURE.md: this package may not import that one." });
+    if (opts.pure) patterns.push({ group: [...ioModules, ...ioPackages], message: "This package is pure: no I/O (ARCHITECTURE.md)." });
+    return patterns;
+  };
+  const restrictedPatterns = restrictionsFor([]);
+  // Tests and benchmarks may use the fake provider; shipped code may not.
+  const testPatterns = restrictionsFor(["mock-upstream"]);
+  const testFiles = ["**/*.test.ts", "**/*.test.tsx", "test/**", "bench/**"];
 
   return tseslint.config(
     { ignores: ["dist/**", ".next/**", "src/generated/**", "next-env.d.ts", "*.config.*", ...(opts.ignores ?? [])] },
@@ -81,6 +89,7 @@ export function switchyard(opts) {
         "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false, attributes: false } }],
       },
     },
+    { files: testFiles, rules: { "no-restricted-imports": ["error", { patterns: testPatterns }] } },
     {
       // env is read in exactly one place per app; tests and scripts set up their own processes.
       files: ["src/env.ts", "**/*.test.ts", "**/*.test.tsx", "test/**", "scripts/**", ...(opts.envFiles ?? [])],

@@ -1,10 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import path from "node:path";
-import pg from "pg";
 import type { PrismaClient } from "./generated/prisma/client";
-
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+import { migrateDeploy } from "./migrate";
 
 /**
  * Creates (if needed) and migrates a database of its own for one test suite, with the
@@ -13,20 +8,8 @@ const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
  */
 export async function prepareTestDatabase(name: string, serverUrl = "postgresql://postgres@127.0.0.1:5432"): Promise<string> {
   if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`bad test database name ${name}`);
-  const admin = new pg.Client({ connectionString: `${serverUrl}/postgres` });
-  await admin.connect();
-  try {
-    const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
   const url = `${serverUrl}/${name}`;
-  execFileSync(process.execPath, [path.join(packageRoot, "node_modules/prisma/build/index.js"), "migrate", "deploy"], {
-    cwd: packageRoot,
-    env: { ...process.env, DATABASE_URL: url },
-    stdio: "pipe",
-  });
+  await migrateDeploy(url, { env: process.env });
   return url;
 }
 
