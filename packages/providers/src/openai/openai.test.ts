@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import type { ChatCompletionRequest } from "@switchyard/contracts";
+import { expectedStreamBody, loadFixtures } from "@switchyard/mock-upstream/fixtures";
+import { getProviderAdapter } from "../index";
+import { openAiAdapter, openAiCompatibleAdapter, type OpenAiStreamState } from "./index";
+
+const fx = loadFixtures();
+const target = { baseUrl: null, apiKey: "sk-provider", upstreamModel: "gpt-4o-2024-08-06" };
+
+/** Feeds a recorded stream in pieces of `size` characters and collects what would be forwarded. */
+function replay(raw: string, clientWantsUsage: boolean, size: number) {
+  let state: OpenAiStreamState = openAiAdapter.initStreamState({ clientWantsUsage });
+  let output = "";
+  let firstContentAt = -1;
+  let i = 0;
+  for (; i < raw.length; i += size) {
+    const step = openAiAdapter.transformStream(state, raw.slice(i, i + size));
+    state = step.state;
+    output += step.output;
+    if (step.firstContent) firstContentAt = i;
+  }
+  const end = openAiAdapter.finishStream(state);
+  return { state: end.state, output: output + end.output, firstContentAt };
+}
+
+describe("openai adapter: requests", () => {
+  it("swaps the model, keeps unknown fields, authenticates with the provider key only", () => {
+    const request = fx.toolCall[0]?.request as ChatCompletionRequest;
+    const prepared = openAiAdapter.prepareChatRequest({ ...request, model: "public-name" }, target);
+    expect(prepared.http.url).toBe("https://api.openai.com/v1/chat/completions");
+    expect(prepared.http.headers.authorization).toBe("Bearer sk-provider");
+    const body = JSON.parse(prepared.http.body) as Record<string, unknown>;
+    expect(body).toEqual({ ...request, model: "gpt-4o-2024-08-06" });
+    expect(prepared.stream).toBe(false);
+  });
+
+  it("forces include_usage on streams and remembers whether the client asked", () => {
+    const base = { model: "m", messages: [{ role: "user" as const, content: "hi" }], stream: true };
+    const asked = openAiAdapter.prepareChatRequest({ ...base, stream_options: { include_usage: true } }, target);
+    const silent = openAiAdapter.prepareChatRequest(base, target);
+    expect(asked.clientWantsUsage).toBe(true);
+    expect(silent.clientWantsUsage).toBe(false);
+    expect(JSON.parse(silent.http.body)).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(silent.http.headers.accept).toBe("text/event-stream");
+  });
+
+  it("openai-compatible needs a base URL and tolerates a trailing slash", () => {
+    const req = { model: "m", messages: [{ role: "user" as const, content: "hi" }] };
+    expect(() => openAiCompatibleAdapter.prepareChatRequest(req, target)).toThrow(/baseUrl/);
+    const p = openAiCompatibleAdapter.prepareChatRequest(req, { ...target, baseUrl: "http://127.0.0.1:11434/v1/", apiKey: null });
+    expect(p.http.url).toBe("http://127.0.0.1:11434/v1/chat/completions");
+    expect(p.http.headers.authorization).toBeUndefined();
+    expect(getProviderAdapter("openai-compatible")).toBe(openAiCompatibleAdapter);
+    expect(getProviderAdapter("anthropic")).toBeNull();
+  });
+});
+
+describe("openai adapter: usage from recorded responses", () => {
+  it("reads a plain completion", () => {
+    expect(openAiAdapter.extractChatUsage(JSON.parse(fx.chatText))).toEqual({
+      inputTokens: 16,
+      outputTokens: 363,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+    });
+  });
+  it("reads cached prompt tokens", () => {
+    expect(openAiAdapter.extractChatUsage(JSON.parse(fx.chatCachedTokens))).toMatchObject({ inputTokens: 1248, outputTokens: 10, cachedInputTokens: 1152 });
+  });
+  it("reads a tool-call completion and returns null without usage", () => {
+    expect(openAiAdapter.extractChatUsage(JSON.parse(fx.toolCall[1]?.responseBody ?? ""))).toMatchObject({ inputTokens: 89, outputTokens: 36 });
+    expect(openAiAdapter.extractChatUsage({ choices: [] })).toBeNull();
+  });
+});
+
+describe("openai adapter: stream transform over recorded streams", () => {
+  for (const size of [1, 13, 100_000]) {
+    it(`forwards every event byte for byte and takes usage from the final chunk (pieces of ${size})`, () => {
+      const r = replay(fx.chatTextStream, true, size);
+      expect(r.output).toBe(fx.chatTextStream);
+      expect(r.state.usage).toEqual({ inputTokens: 1248, outputTokens: 10, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
+      expect(openAiAdapter.streamCompleted(r.state)).toBe(true);
+      expect(r.firstContentAt).toBeGreaterThanOrEqual(0);
+      // The role-only first chunk (content "") is not content; "Hello" is.
+      if (size === 1) expect(r.firstContentAt).toBeGreaterThan(fx.chatTextStream.indexOf('"content":"Hello"'));
+    });
+  }
+
+  it("drops the usage-only chunk the client did not ask for, but still reads usage from it", () => {
+    const r = replay(fx.chatTextStream, false, 50);
+    expect(r.output).toBe(expectedStreamBody(fx.chatTextStream, false).replace(/\n\n$/, ""));
+    expect(r.output).not.toContain('"prompt_tokens"');
+    expect(r.state.usage?.inputTokens).toBe(1248);
+  });
+
+  it("counts tool-call deltas as first content and reads the tool stream usage", () => {
+    const raw = fx.toolCallStream[0]?.responseBody ?? "";
+    const r = replay(raw, true, 64);
+    expect(r.output).toBe(raw);
+    expect(r.state.sawContent).toBe(true);
+    expect(r.state.usage).toMatchObject({ inputTokens: 53, outputTokens: 15 });
+  });
+
+  it("reports a stream cut before [DONE] as incomplete", () => {
+    const raw = fx.chatTextStream;
+    const r = replay(raw.slice(0, raw.indexOf('"content":" can"')), true, 40);
+    expect(openAiAdapter.streamCompleted(r.state)).toBe(false);
+    expect(openAiAdapter.streamUsage(r.state)).toBeNull();
+  });
+});
+
+describe("openai adapter: errors", () => {
+  it("passes the recorded 400 through with the provider's fields", () => {
+    const e = openAiAdapter.classifyError(400, fx.chatError400);
+    expect(e).toMatchObject({
+      kind: "invalid_request",
+      clientStatus: 400,
+      retryable: false,
+      code: "unsupported_parameter",
+      param: "max_tokens",
+      type: "invalid_request_error",
+    });
+    expect(e.message).toContain("max_completion_tokens");
+  });
+  it("maps provider auth failures and 5xx to 502, 408 to 504, keeps 429", () => {
+    expect(openAiAdapter.classifyError(401, "{}")).toMatchObject({ clientStatus: 502, kind: "auth", retryable: false });
+    expect(openAiAdapter.classifyError(503, "not json")).toMatchObject({ clientStatus: 502, retryable: true, message: null, errorClass: "upstream_server_error" });
+    expect(openAiAdapter.classifyError(408, "")).toMatchObject({ clientStatus: 504, retryable: true });
+    expect(openAiAdapter.classifyError(429, '{"error":{"message":"slow down"}}')).toMatchObject({ clientStatus: 429, message: "slow down" });
+  });
+});

@@ -1,0 +1,76 @@
+import type { TokenUsage } from "@switchyard/contracts";
+import { feedSse, flushSse, initialSseState, type SseEvent, type SseParserState } from "../sse";
+import type { StreamStep } from "../types";
+import { toTokenUsage } from "./usage";
+
+/** Everything the OpenAI stream transform remembers between chunks. */
+export interface OpenAiStreamState {
+  readonly sse: SseParserState;
+  readonly clientWantsUsage: boolean;
+  readonly usage: TokenUsage | null;
+  readonly sawContent: boolean;
+  readonly done: boolean;
+}
+
+export function initOpenAiStreamState(opts: { clientWantsUsage: boolean }): OpenAiStreamState {
+  return { sse: initialSseState, clientWantsUsage: opts.clientWantsUsage, usage: null, sawContent: false, done: false };
+}
+
+interface ChunkShape {
+  choices?: { delta?: { content?: unknown; tool_calls?: unknown; refusal?: unknown; reasoning_content?: unknown } }[];
+  usage?: unknown;
+}
+
+const nonEmpty = (v: unknown) => (typeof v === "string" ? v.length > 0 : Array.isArray(v) ? v.length > 0 : false);
+
+function hasContent(chunk: ChunkShape): boolean {
+  return (chunk.choices ?? []).some((c) => {
+    const d = c.delta;
+    return d !== undefined && (nonEmpty(d.content) || nonEmpty(d.tool_calls) || nonEmpty(d.refusal) || nonEmpty(d.reasoning_content));
+  });
+}
+
+function applyEvents(state: OpenAiStreamState, sse: SseParserState, events: SseEvent[]): StreamStep<OpenAiStreamState> {
+  let { usage, sawContent, done } = state;
+  let output = "";
+  let firstContent = false;
+  for (const ev of events) {
+    if (ev.data === null) {
+      output += ev.raw;
+      continue;
+    }
+    if (ev.data.trim() === "[DONE]") {
+      done = true;
+      output += ev.raw;
+      continue;
+    }
+    let chunk: ChunkShape;
+    try {
+      chunk = JSON.parse(ev.data) as ChunkShape;
+    } catch {
+      output += ev.raw; // not ours to judge; forward untouched
+      continue;
+    }
+    const chunkUsage = toTokenUsage(chunk.usage);
+    if (chunkUsage) usage = chunkUsage;
+    if (!sawContent && hasContent(chunk)) {
+      sawContent = true;
+      firstContent = true;
+    }
+    // The usage-only chunk exists because we asked for it; a client that did not ask never sees it.
+    const usageOnly = chunkUsage !== null && Array.isArray(chunk.choices) && chunk.choices.length === 0;
+    if (usageOnly && !state.clientWantsUsage) continue;
+    output += ev.raw;
+  }
+  return { state: { ...state, sse, usage, sawContent, done }, output, firstContent };
+}
+
+export function transformOpenAiStream(state: OpenAiStreamState, text: string): StreamStep<OpenAiStreamState> {
+  const { state: sse, events } = feedSse(state.sse, text);
+  return applyEvents(state, sse, events);
+}
+
+export function finishOpenAiStream(state: OpenAiStreamState): StreamStep<OpenAiStreamState> {
+  const { state: sse, events } = flushSse(state.sse);
+  return applyEvents(state, sse, events);
+}

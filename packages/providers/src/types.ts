@@ -1,0 +1,84 @@
+import type { ChatCompletionRequest, ProviderType, TokenUsage } from "@switchyard/contracts";
+
+/** Where and as whom to call a provider; resolved by the proxy from its snapshot. */
+export interface UpstreamTarget {
+  /** The credential's base URL; null means the adapter's default. */
+  baseUrl: string | null;
+  /** The provider key in clear (never logged); null sends no credential (local servers). */
+  apiKey: string | null;
+  /** The model name the provider knows. */
+  upstreamModel: string;
+  apiVersion?: string | null;
+}
+
+/** A ready-to-send HTTP request; the proxy adds transport concerns (timeouts, abort). */
+export interface UpstreamHttpRequest {
+  url: string;
+  method: "POST" | "GET";
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface PreparedChatRequest {
+  http: UpstreamHttpRequest;
+  stream: boolean;
+  /**
+   * Whether the client itself asked for `stream_options.include_usage`. The adapter
+   * always asks the provider for usage (we must price every stream); when the client
+   * did not ask, the stream transform drops the usage-only chunk so the client sees
+   * exactly what the provider would have sent it.
+   */
+  clientWantsUsage: boolean;
+}
+
+/** One step of a stream transform: what to forward, and what was learnt. */
+export interface StreamStep<S> {
+  state: S;
+  /** Text to write to the client now (whole SSE events only). */
+  output: string;
+  /** True on the step that carried the first content (text, tool call, refusal) delta. */
+  firstContent: boolean;
+}
+
+export type UpstreamErrorKind = "invalid_request" | "auth" | "rate_limited" | "timeout" | "server" | "other";
+
+/** What an upstream error status means for the client and for failover. */
+export interface UpstreamErrorInfo {
+  kind: UpstreamErrorKind;
+  upstreamStatus: number;
+  /** The status the gateway answers with. */
+  clientStatus: number;
+  /** Worth trying again or on another target (5xx, 429, timeouts). */
+  retryable: boolean;
+  /** Short label stored on the usage event, e.g. "upstream_server_error". */
+  errorClass: string;
+  /** The provider's own error fields when its body had them. */
+  message: string | null;
+  type: string | null;
+  code: string | null;
+  param: string | null;
+}
+
+/**
+ * A provider's translation layer: pure functions over data, no I/O. Stream transforms
+ * are pure functions over a small explicit state object `S` (feed text, get the text to
+ * forward and the updated state).
+ */
+export interface ProviderAdapter<S = unknown> {
+  readonly types: readonly ProviderType[];
+  /** Base URL used when the credential has none; null means a base URL is required. */
+  readonly defaultBaseUrl: string | null;
+  prepareChatRequest(request: ChatCompletionRequest, target: UpstreamTarget): PreparedChatRequest;
+  /** Token usage from a non-streaming response body (parsed JSON); null when absent. */
+  extractChatUsage(body: unknown): TokenUsage | null;
+  initStreamState(opts: { clientWantsUsage: boolean }): S;
+  /** Feeds decoded text from the provider's stream. */
+  transformStream(state: S, text: string): StreamStep<S>;
+  /** Called when the provider's stream ended: flushes a trailing event without separator. */
+  finishStream(state: S): StreamStep<S>;
+  /** Usage seen so far in the stream (from the final chunk); null if none yet. */
+  streamUsage(state: S): TokenUsage | null;
+  /** Whether the stream reached its normal end marker (`data: [DONE]` for OpenAI). */
+  streamCompleted(state: S): boolean;
+  classifyError(status: number, bodyText: string): UpstreamErrorInfo;
+}
