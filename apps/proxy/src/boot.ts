@@ -1,0 +1,104 @@
+import type { Dispatcher } from "undici";
+import type { ProxyEnv } from "@switchyard/config";
+import { createPrismaClient } from "@switchyard/db";
+import { createProducerConnection, createQueue, createRedisConnection } from "@switchyard/jobs";
+import { createLogger, type Logger } from "./logger";
+import { ProxyMetrics } from "./metrics";
+import { createProxy, type Proxy } from "./server";
+import { SnapshotStore } from "./snapshot";
+import { UsageProducer } from "./usage-producer";
+
+export interface BootOptions {
+  env: ProxyEnv;
+  /** The raw environment, for provider keys given as "env:NAME". */
+  secretEnv: Readonly<Record<string, string | undefined>>;
+  logger?: Logger;
+  dispatcher?: Dispatcher;
+  /** Redis URL for usage events only (tests point it at a closed port); default REDIS_URL. */
+  usageRedisUrl?: string;
+}
+
+export interface RunningProxy {
+  proxy: Proxy;
+  snapshot: SnapshotStore;
+  usage: UsageProducer;
+  metrics: ProxyMetrics;
+  logger: Logger;
+  /** Drains in-flight requests, flushes usage events, closes every connection. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  await Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
+}
+
+/**
+ * Wires the proxy: Prisma (only to load snapshots), Redis (usage producer and the
+ * config-change subscriber), the snapshot, the server. Does not listen.
+ */
+export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
+  const { env } = opts;
+  const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
+  const metrics = new ProxyMetrics();
+  const prisma = createPrismaClient(env.DATABASE_URL, { max: 4 });
+
+  const producerConnection = createProducerConnection(opts.usageRedisUrl ?? env.REDIS_URL);
+  let lastRedisError = 0;
+  producerConnection.on("error", (err: Error) => {
+    // ioredis reports every reconnect attempt; one line every 30 s is enough.
+    if (Date.now() - lastRedisError > 30_000) logger.warn({ err: err.message }, "usage Redis connection error (events go to the spool)");
+    lastRedisError = Date.now();
+  });
+  const queue = createQueue("usage", producerConnection);
+  queue.on("error", () => undefined); // surfaced by the connection handler above
+  const usage = new UsageProducer({ queue, connection: producerConnection, spoolDir: env.PROXY_SPOOL_DIR, logger, metrics });
+  await usage.start();
+
+  const snapshot = new SnapshotStore({ prisma, metrics, logger, secretEnv: opts.secretEnv, encryptionKey: env.SWITCHYARD_ENCRYPTION_KEY });
+  if (!(await snapshot.reload())) {
+    await prisma.$disconnect();
+    producerConnection.disconnect();
+    throw new Error("cannot load the configuration snapshot from Postgres (is DATABASE_URL right and migrated?)");
+  }
+  const subscriber = createRedisConnection(env.REDIS_URL);
+  // Without Redis the proxy still serves (the timer refreshes the snapshot); don't hang the boot.
+  await settleWithin(snapshot.start(subscriber, env.PROXY_SNAPSHOT_REFRESH_MS), 3000);
+
+  const proxy = createProxy({
+    config: {
+      maxBodyBytes: env.PROXY_MAX_BODY_BYTES,
+      upstreamHeadersTimeoutMs: env.PROXY_UPSTREAM_HEADERS_TIMEOUT_MS,
+      upstreamBodyTimeoutMs: env.PROXY_UPSTREAM_BODY_TIMEOUT_MS,
+    },
+    getSnapshot: () => snapshot.current,
+    recordUsage: (event) => usage.record(event),
+    redisReachable: async () => {
+      if (producerConnection.status !== "ready") return false;
+      try {
+        await Promise.race([producerConnection.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 1000).unref())]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    metrics,
+    logger,
+    dispatcher: opts.dispatcher,
+  });
+
+  return {
+    proxy,
+    snapshot,
+    usage,
+    metrics,
+    logger,
+    async shutdown(graceMs = 10_000) {
+      await proxy.close(graceMs);
+      await usage.close();
+      await snapshot.stop();
+      await queue.close().catch(() => undefined);
+      producerConnection.disconnect();
+      await prisma.$disconnect();
+    },
+  };
+}

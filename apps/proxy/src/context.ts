@@ -1,0 +1,95 @@
+import { randomUUID } from "node:crypto";
+import type { Dispatcher } from "undici";
+import type { ModelPricing, TokenUsage, UsageEvent } from "@switchyard/contracts";
+import { computeCostNanoUsd } from "@switchyard/pricing";
+import type { Logger } from "./logger";
+import type { ProxyMetrics } from "./metrics";
+import type { KeyEntry, Snapshot } from "./snapshot";
+
+export type Endpoint = UsageEvent["endpoint"];
+
+/** What one request learns on its way through; turned into the usage event and the log line. */
+export interface RequestContext {
+  requestId: string;
+  /** The client's own x-request-id, if any: logged, never used as the idempotency key. */
+  clientRequestId: string | null;
+  method: string;
+  path: string;
+  /** performance.now() at arrival. */
+  startedAt: number;
+  occurredAt: Date;
+  /** Set for endpoints that produce usage events. */
+  endpoint: Endpoint | null;
+  key: KeyEntry | null;
+  endUser: string | null;
+  tags: Record<string, string>;
+  requestedModel: string;
+  servedModel: string | null;
+  provider: string | null;
+  stream: boolean;
+  status: number;
+  errorClass: string | null;
+  /** Provider-reported usage; null when none was seen. */
+  usage: TokenUsage | null;
+  /** undefined: no model was resolved; null: the model is unpriced. */
+  pricing: ModelPricing | null | undefined;
+  ttftMs: number | null;
+  attempts: number;
+  clientAborted: boolean;
+  /** Aborts the upstream call when the client goes away. */
+  abortUpstream: (() => void) | null;
+}
+
+export function newRequestContext(method: string, path: string): RequestContext {
+  return {
+    // Always ours: the request id is the idempotency key of usage ingestion, so a
+    // client-chosen id (repeated, or someone else's) could make events vanish as duplicates.
+    requestId: `req_${randomUUID().replace(/-/g, "")}`,
+    clientRequestId: null,
+    method,
+    path,
+    startedAt: performance.now(),
+    occurredAt: new Date(),
+    endpoint: null,
+    key: null,
+    endUser: null,
+    tags: {},
+    requestedModel: "",
+    servedModel: null,
+    provider: null,
+    stream: false,
+    status: 0,
+    errorClass: null,
+    usage: null,
+    pricing: undefined,
+    ttftMs: null,
+    attempts: 0,
+    clientAborted: false,
+    abortUpstream: null,
+  };
+}
+
+/**
+ * Cost in nano-USD: null when the served model has no price (unpriced, never $0); 0
+ * when no model was resolved (nothing was sent to a provider).
+ */
+export function costOf(ctx: RequestContext): bigint | null {
+  if (ctx.pricing === undefined) return 0n;
+  if (ctx.pricing === null) return null;
+  return computeCostNanoUsd(ctx.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, ctx.pricing);
+}
+
+export interface ProxyConfig {
+  maxBodyBytes: number;
+  upstreamHeadersTimeoutMs: number;
+  upstreamBodyTimeoutMs: number;
+}
+
+/** Everything a route handler may use. */
+export interface RouteDeps {
+  config: ProxyConfig;
+  getSnapshot: () => Snapshot | null;
+  dispatcher: Dispatcher;
+  metrics: ProxyMetrics;
+  logger: Logger;
+}

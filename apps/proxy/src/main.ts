@@ -1,0 +1,33 @@
+import { bootProxy } from "./boot";
+import { loadEnv } from "./env";
+import { createLogger } from "./logger";
+
+async function main(): Promise<void> {
+  const { env, secretEnv } = loadEnv();
+  const logger = createLogger(env.LOG_LEVEL);
+  const running = await bootProxy({ env, secretEnv, logger });
+  const address = await running.proxy.listen(env.PROXY_PORT, env.PROXY_HOST);
+  logger.info({ port: address.port, host: env.PROXY_HOST }, "proxy listening");
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "draining in-flight requests");
+    running
+      .shutdown(10_000)
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, "unclean shutdown");
+        process.exit(1);
+      });
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  // An EnvError already names every bad variable.
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,201 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Agent, type Dispatcher } from "undici";
+import { AppError, type UsageEvent } from "@switchyard/contracts";
+import { formatNanoUsd } from "@switchyard/pricing";
+import { costOf, newRequestContext, type ProxyConfig, type RequestContext, type RouteDeps } from "./context";
+import { sendError } from "./http";
+import type { Logger } from "./logger";
+import type { ProxyMetrics } from "./metrics";
+import { handleChatCompletions } from "./routes/chat-completions";
+import { handleHealthz, handleMetrics, handleReadyz } from "./routes/health";
+import { handleListModels } from "./routes/models";
+import type { Snapshot } from "./snapshot";
+
+export type { ProxyConfig } from "./context";
+
+export interface ProxyDeps {
+  config: ProxyConfig;
+  getSnapshot: () => Snapshot | null;
+  /** Receives one event per request that passed authentication, after its response is finished. */
+  recordUsage: (event: UsageEvent) => void;
+  redisReachable: () => Promise<boolean>;
+  metrics: ProxyMetrics;
+  logger: Logger;
+  /** undici dispatcher for provider calls (default: a keep-alive Agent owned by the proxy). */
+  dispatcher?: Dispatcher;
+}
+
+export interface Proxy {
+  server: Server;
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void | Promise<void>;
+
+/** The HTTP server of the proxy, with no I/O of its own besides the provider calls. */
+export function createProxy(deps: ProxyDeps): Proxy {
+  const ownDispatcher = deps.dispatcher ? null : new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
+  const routeDeps: RouteDeps = {
+    config: deps.config,
+    getSnapshot: deps.getSnapshot,
+    dispatcher: deps.dispatcher ?? (ownDispatcher as Dispatcher),
+    metrics: deps.metrics,
+    logger: deps.logger,
+  };
+
+  const routes: Record<string, Partial<Record<string, Route>>> = {
+    "/v1/chat/completions": { POST: (req, res, ctx) => handleChatCompletions(req, res, ctx, routeDeps) },
+    "/v1/models": { GET: (req, res, ctx) => handleListModels(req, res, ctx, routeDeps) },
+    "/healthz": { GET: (_req, res, ctx) => handleHealthz(res, ctx) },
+    "/readyz": {
+      GET: (_req, res, ctx) => handleReadyz(res, ctx, { snapshotLoaded: () => deps.getSnapshot() !== null, redisReachable: deps.redisReachable }),
+    },
+    "/metrics": { GET: (_req, res, ctx) => handleMetrics(res, ctx, deps.metrics) },
+  };
+
+  let active = 0;
+  const idleWaiters: (() => void)[] = [];
+
+  /** Runs once the response is closed AND the handler has settled, so the event sees everything. */
+  function finalize(ctx: RequestContext): void {
+    active--;
+    if (active === 0) idleWaiters.splice(0).forEach((w) => w());
+    if (ctx.clientAborted) {
+      ctx.status = 499;
+      ctx.errorClass = "client_disconnected";
+    }
+    const latencyMs = Math.round(performance.now() - ctx.startedAt);
+    const cost = ctx.endpoint ? costOf(ctx) : null;
+    const model = ctx.servedModel ?? "none";
+    if (ctx.endpoint) {
+      deps.metrics.countRequest(ctx.status, model, ctx.endpoint);
+      if (cost === null) deps.metrics.countUnpriced(model);
+    }
+    if (ctx.endpoint && ctx.key) {
+      deps.recordUsage({
+        requestId: ctx.requestId,
+        occurredAt: ctx.occurredAt.toISOString(),
+        orgId: ctx.key.orgId,
+        teamId: ctx.key.teamId,
+        virtualKeyId: ctx.key.id,
+        endUser: ctx.endUser,
+        tags: ctx.tags,
+        endpoint: ctx.endpoint,
+        requestedModel: ctx.requestedModel,
+        servedModel: ctx.servedModel,
+        provider: ctx.provider,
+        stream: ctx.stream,
+        status: ctx.status,
+        errorClass: ctx.errorClass,
+        usage: ctx.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+        // No estimation yet (tokenizer is a later issue): no provider usage means "none".
+        usageSource: ctx.usage ? "provider" : "none",
+        costNanoUsd: cost === null ? null : cost.toString(),
+        cacheStatus: "miss",
+        latencyMs,
+        ttftMs: ctx.ttftMs,
+        attempts: ctx.attempts,
+      });
+    }
+    // One line per request; never the key, never the prompt.
+    if (ctx.endpoint || ctx.status >= 400) {
+      deps.logger.info(
+        {
+          requestId: ctx.requestId,
+          clientRequestId: ctx.clientRequestId ?? undefined,
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          keyId: ctx.key?.id,
+          model: ctx.requestedModel || undefined,
+          servedModel: ctx.servedModel ?? undefined,
+          provider: ctx.provider ?? undefined,
+          stream: ctx.endpoint ? ctx.stream : undefined,
+          inputTokens: ctx.usage?.inputTokens,
+          outputTokens: ctx.usage?.outputTokens,
+          cachedInputTokens: ctx.usage?.cachedInputTokens || undefined,
+          costUsd: cost === null ? (ctx.endpoint ? "unpriced" : undefined) : formatNanoUsd(cost),
+          errorClass: ctx.errorClass ?? undefined,
+          latencyMs,
+          ttftMs: ctx.ttftMs ?? undefined,
+        },
+        "request",
+      );
+    }
+  }
+
+  function onError(err: unknown, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
+    if (ctx.clientAborted) return;
+    const appErr = err instanceof AppError ? err : new AppError("internal_error", "Internal error in the gateway.", { cause: err });
+    if (!(err instanceof AppError)) deps.logger.error({ err, requestId: ctx.requestId }, "unhandled error");
+    ctx.status = appErr.status;
+    ctx.errorClass ??= appErr.code;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (appErr.code === "request_too_large") {
+      // Do not read the rest of an oversized body: answer, then close the connection.
+      res.setHeader("connection", "close");
+      res.once("finish", () => req.socket.destroySoon());
+    }
+    sendError(res, appErr);
+  }
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const method = req.method ?? "GET";
+    const ctx = newRequestContext(method, path);
+    // A client's own x-request-id is only logged next to ours, for correlation (see context.ts).
+    const clientId = req.headers["x-request-id"];
+    if (typeof clientId === "string" && clientId) ctx.clientRequestId = clientId.slice(0, 128);
+    active++;
+    res.setHeader("x-request-id", ctx.requestId);
+    const methods = routes[path];
+    const route = methods?.[method];
+    const handled = (async () => {
+      if (!methods) throw new AppError("not_found", `Unknown request URL: ${method} ${path}.`);
+      if (!route) throw new AppError("method_not_allowed", `Method ${method} is not allowed on ${path}.`, { headers: { allow: Object.keys(methods).join(", ") } });
+      await route(req, res, ctx);
+    })().catch((err: unknown) => onError(err, req, res, ctx));
+    res.once("close", () => {
+      // Closed before the whole response went out: the client left. Stop the provider call.
+      if (!res.writableFinished) {
+        ctx.clientAborted = true;
+        ctx.abortUpstream?.();
+      }
+      void handled.finally(() => finalize(ctx));
+    });
+  });
+  // Longer than typical load balancer idle timeouts, so the LB closes first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  // Streams can run for minutes; the upstream body timeout bounds them instead.
+  server.requestTimeout = 0;
+
+  return {
+    server,
+    listen(port, host = "0.0.0.0") {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async close(graceMs = 10_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (active > 0) {
+        await Promise.race([new Promise<void>((r) => idleWaiters.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      }
+      server.closeAllConnections();
+      await closed;
+      await ownDispatcher?.close();
+    },
+  };
+}

@@ -1,0 +1,278 @@
+import type { Redis } from "ioredis";
+import { resolveSecretRef } from "@switchyard/config";
+import { CONFIG_CHANGED_CHANNEL, modelPricingSchema, type ModelPricing } from "@switchyard/contracts";
+import { decodeEncryptionKey, decryptSecret, type PrismaClient } from "@switchyard/db";
+import { resolvePricing } from "@switchyard/pricing";
+import { getProviderAdapter } from "@switchyard/providers";
+import type { Logger } from "./logger";
+import type { ProxyMetrics } from "./metrics";
+
+/** A virtual key as the request path needs it. The clear key is never held. */
+export interface KeyEntry {
+  id: string;
+  orgId: string;
+  teamId: string;
+  name: string;
+  /** Public model names or route aliases; empty = every model. */
+  allowedModels: ReadonlySet<string>;
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  tags: Readonly<Record<string, string>>;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface ProviderEntry {
+  id: string;
+  slug: string;
+  type: string;
+  baseUrl: string | null;
+  apiVersion: string | null;
+  /** The provider key in clear, null when none is configured or it cannot be resolved. */
+  apiKey: string | null;
+}
+
+export interface ModelEntry {
+  name: string;
+  upstreamModel: string;
+  provider: ProviderEntry;
+  /** Configured price, else the built-in list price of the upstream model; null = unpriced. */
+  pricing: ModelPricing | null;
+  capabilities: Readonly<Record<string, unknown>>;
+  createdAt: Date;
+}
+
+export interface RouteEntry {
+  alias: string;
+  strategy: string;
+  targets: string[];
+  createdAt: Date;
+}
+
+/** Everything the request path reads, swapped atomically as one immutable value. */
+export interface Snapshot {
+  keysByHash: ReadonlyMap<string, KeyEntry>;
+  models: ReadonlyMap<string, ModelEntry>;
+  routes: ReadonlyMap<string, RouteEntry>;
+  loadedAt: Date;
+}
+
+export interface ResolvedModel {
+  /** The name the client sent (a model name or a route alias). */
+  requested: string;
+  model: ModelEntry;
+  route: RouteEntry | null;
+}
+
+/**
+ * A public name → the model to serve. A route alias resolves to its first target that
+ * exists (routing strategies and failover come later). Model names win over aliases.
+ */
+export function resolveModel(snapshot: Snapshot, name: string): ResolvedModel | null {
+  const model = snapshot.models.get(name);
+  if (model) return { requested: name, model, route: null };
+  const route = snapshot.routes.get(name);
+  if (!route) return null;
+  for (const target of route.targets) {
+    const m = snapshot.models.get(target);
+    if (m) return { requested: name, model: m, route };
+  }
+  return null;
+}
+
+export interface SnapshotLoadOptions {
+  /** Resolves "env:NAME" provider key references. */
+  secretEnv: Readonly<Record<string, string | undefined>>;
+  encryptionKey: string;
+  logger: Logger;
+}
+
+function stringTags(json: unknown): Record<string, string> {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(json)) {
+    if (typeof v === "string") out[k] = v;
+    else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
+  }
+  return out;
+}
+
+function routeTargets(json: unknown): string[] {
+  if (!Array.isArray(json)) return [];
+  return json.flatMap((t: unknown) =>
+    typeof t === "object" && t !== null && "model" in t && typeof t.model === "string" ? [t.model] : [],
+  );
+}
+
+/** Reads keys, providers, models and routes from Postgres (at boot and on reload only). */
+export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptions): Promise<Snapshot> {
+  const [keys, providers, models, routes] = await Promise.all([
+    prisma.virtualKey.findMany({
+      select: {
+        id: true,
+        orgId: true,
+        teamId: true,
+        name: true,
+        keyHash: true,
+        allowedModels: true,
+        rpmLimit: true,
+        tpmLimit: true,
+        tags: true,
+        expiresAt: true,
+        revokedAt: true,
+      },
+    }),
+    prisma.providerCredential.findMany(),
+    prisma.model.findMany(),
+    prisma.route.findMany(),
+  ]);
+  const encKey = decodeEncryptionKey(opts.encryptionKey);
+
+  const keysByHash = new Map<string, KeyEntry>();
+  for (const k of keys) {
+    keysByHash.set(k.keyHash, {
+      id: k.id,
+      orgId: k.orgId,
+      teamId: k.teamId,
+      name: k.name,
+      allowedModels: new Set(k.allowedModels),
+      rpmLimit: k.rpmLimit,
+      tpmLimit: k.tpmLimit,
+      tags: stringTags(k.tags),
+      expiresAt: k.expiresAt?.getTime() ?? null,
+      revokedAt: k.revokedAt?.getTime() ?? null,
+    });
+  }
+
+  const providersById = new Map<string, ProviderEntry>();
+  for (const p of providers) {
+    let apiKey: string | null = null;
+    if (p.apiKeyRef) {
+      apiKey = resolveSecretRef(p.apiKeyRef, opts.secretEnv) ?? null;
+      if (apiKey === null) opts.logger.warn({ provider: p.slug, ref: p.apiKeyRef }, "provider key reference is not set in the environment");
+    } else if (p.apiKeyEncrypted) {
+      try {
+        apiKey = decryptSecret(p.apiKeyEncrypted, encKey);
+      } catch {
+        // A wrong SWITCHYARD_ENCRYPTION_KEY; requests to this provider will fail upstream.
+        opts.logger.error({ provider: p.slug }, "cannot decrypt provider key (is SWITCHYARD_ENCRYPTION_KEY the one it was written with?)");
+      }
+    }
+    const adapter = getProviderAdapter(p.type);
+    providersById.set(p.id, {
+      id: p.id,
+      slug: p.slug,
+      type: p.type,
+      baseUrl: p.baseUrl ?? adapter?.defaultBaseUrl ?? null,
+      apiVersion: p.apiVersion,
+      apiKey,
+    });
+  }
+
+  const modelMap = new Map<string, ModelEntry>();
+  for (const m of models) {
+    const provider = providersById.get(m.providerId);
+    if (!provider) continue;
+    let configured: ModelPricing | null = null;
+    if (m.pricing !== null) {
+      const parsed = modelPricingSchema.safeParse(m.pricing);
+      if (parsed.success) configured = parsed.data;
+      else opts.logger.warn({ model: m.name }, "ignoring invalid pricing on model");
+    }
+    modelMap.set(m.name, {
+      name: m.name,
+      upstreamModel: m.upstreamModel,
+      provider,
+      pricing: resolvePricing(m.upstreamModel, configured),
+      capabilities: typeof m.capabilities === "object" && m.capabilities !== null ? (m.capabilities as Record<string, unknown>) : {},
+      createdAt: m.createdAt,
+    });
+  }
+
+  const routeMap = new Map<string, RouteEntry>();
+  for (const r of routes) {
+    routeMap.set(r.alias, { alias: r.alias, strategy: r.strategy, targets: routeTargets(r.targets), createdAt: r.createdAt });
+  }
+
+  return { keysByHash, models: modelMap, routes: routeMap, loadedAt: new Date() };
+}
+
+export interface SnapshotStoreOptions extends SnapshotLoadOptions {
+  prisma: PrismaClient;
+  metrics: ProxyMetrics;
+}
+
+/**
+ * Holds the current snapshot. Reloads on any message on CONFIG_CHANGED_CHANNEL and on
+ * a timer; a reload builds a whole new snapshot and swaps the reference, so a request
+ * never sees half of one. A failed reload keeps the old snapshot.
+ */
+export class SnapshotStore {
+  private snapshot: Snapshot | null = null;
+  private inFlight: Promise<boolean> | null = null;
+  private pending = false;
+  private timer: NodeJS.Timeout | null = null;
+  private subscriber: Redis | null = null;
+
+  constructor(private readonly opts: SnapshotStoreOptions) {}
+
+  get current(): Snapshot | null {
+    return this.snapshot;
+  }
+
+  /** Reloads now; concurrent calls coalesce into one more reload after the running one. */
+  reload(): Promise<boolean> {
+    if (this.inFlight) {
+      this.pending = true;
+      return this.inFlight;
+    }
+    const run = async (): Promise<boolean> => {
+      let ok: boolean;
+      do {
+        this.pending = false;
+        try {
+          this.snapshot = await loadSnapshot(this.opts.prisma, this.opts);
+          ok = true;
+          this.opts.metrics.snapshotReloaded(true);
+          this.opts.logger.debug(
+            { keys: this.snapshot.keysByHash.size, models: this.snapshot.models.size, routes: this.snapshot.routes.size },
+            "snapshot loaded",
+          );
+        } catch (err) {
+          ok = false;
+          this.opts.metrics.snapshotReloaded(false);
+          this.opts.logger.error({ err }, "snapshot reload failed; keeping the previous snapshot");
+        }
+      } while (this.pending);
+      return ok;
+    };
+    this.inFlight = run().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  /** Subscribes (on its own connection: a subscribed connection can do nothing else) and starts the timer. */
+  async start(subscriber: Redis, refreshMs: number): Promise<void> {
+    this.subscriber = subscriber;
+    subscriber.on("message", (channel: string) => {
+      if (channel === CONFIG_CHANGED_CHANNEL) void this.reload();
+    });
+    subscriber.on("error", (err: Error) => this.opts.logger.warn({ err: err.message }, "snapshot subscriber connection error"));
+    await subscriber.subscribe(CONFIG_CHANGED_CHANNEL);
+    // After a reconnect ioredis re-subscribes, but changes published meanwhile were missed.
+    subscriber.on("ready", () => void this.reload());
+    this.timer = setInterval(() => void this.reload(), refreshMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.subscriber) {
+      this.subscriber.disconnect();
+      this.subscriber = null;
+    }
+    await this.inFlight;
+  }
+}
