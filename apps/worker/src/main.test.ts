@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPrismaClient, type PrismaClient } from "@switchyard/db";
+import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
+import {
+  createQueue,
+  createRedisConnection,
+  enqueueUsageBulk,
+  type TypedQueue,
+} from "@switchyard/jobs";
+import type { Redis } from "ioredis";
+import { TEST_REDIS_URL, usageEvent, waitFor } from "./testing/fixtures";
+
+const appRoot = path.resolve(import.meta.dirname, "..");
+let databaseUrl: string;
+let prisma: PrismaClient;
+let redis: Redis;
+let queue: TypedQueue<"usage">;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  databaseUrl = await prepareTestDatabase("switchyard_test_worker");
+  prisma = createPrismaClient(databaseUrl);
+  redis = createRedisConnection(TEST_REDIS_URL);
+  queue = createQueue("usage", redis);
+  await truncateAll(prisma);
+  await redis.flushdb();
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS slow_logs ON request_logs`);
+  await queue.close();
+  await redis.quit();
+  await prisma.$disconnect();
+});
+
+function spawnWorker(): {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+} {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: appRoot,
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      SWITCHYARD_ENCRYPTION_KEY: "a".repeat(64),
+      WORKER_BATCH_SIZE: "50",
+      WORKER_BATCH_WAIT_MS: "100",
+      WORKER_CONCURRENCY: "300",
+      LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, output: () => out };
+}
+
+describe("worker process", () => {
+  it("on SIGTERM commits or returns its in-flight jobs; a second worker finishes them with exact totals", async () => {
+    // Slow every request-log insert down so batches are genuinely in flight at SIGTERM.
+    await prisma.$executeRawUnsafe(`
+      CREATE OR REPLACE FUNCTION slow_logs() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$ LANGUAGE plpgsql`);
+    await prisma.$executeRawUnsafe(
+      `CREATE TRIGGER slow_logs AFTER INSERT ON request_logs FOR EACH STATEMENT EXECUTE FUNCTION slow_logs()`,
+    );
+    const N = 2000;
+    await enqueueUsageBulk(
+      queue,
+      Array.from({ length: N }, (_, i) =>
+        usageEvent(i, { virtualKeyId: `vk_${i % 7}`, costNanoUsd: String(1000 + i) }),
+      ),
+    );
+
+    const first = spawnWorker();
+    await waitFor(() => first.output().includes("worker ready"), 30_000, "first worker to boot");
+    await waitFor(async () => (await prisma.requestLog.count()) > 0, 30_000, "first rows");
+    const activeAtSignal = (await queue.getJobCounts("active")).active;
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    expect(activeAtSignal).toBeGreaterThan(0);
+
+    // Nothing is left half-done: every job is either completed (and its row exists) or back in the queue.
+    const afterFirst = await queue.getJobCounts(
+      "active",
+      "completed",
+      "waiting",
+      "failed",
+      "delayed",
+    );
+    expect(afterFirst.active).toBe(0);
+    expect(afterFirst.failed).toBe(0);
+    expect(afterFirst.completed).toBeLessThan(N);
+    expect(await prisma.requestLog.count()).toBe(afterFirst.completed);
+    expect(first.output()).toContain("worker stopped");
+
+    await prisma.$executeRawUnsafe(`DROP TRIGGER slow_logs ON request_logs`);
+    const second = spawnWorker();
+    await waitFor(
+      async () => (await queue.getJobCounts("completed")).completed === N,
+      60_000,
+      "second worker to finish",
+    );
+    second.child.kill("SIGINT");
+    expect(await second.exited).toBe(0);
+
+    const agg = await prisma.usageRollup.aggregate({
+      _sum: { requests: true, costNanoUsd: true, inputTokens: true },
+    });
+    expect(await prisma.requestLog.count()).toBe(N);
+    expect(agg._sum.requests).toBe(N);
+    expect(agg._sum.inputTokens).toBe(BigInt(N * 100));
+    // sum of 1000 + i for i < N
+    expect(agg._sum.costNanoUsd).toBe(BigInt(N * 1000 + (N * (N - 1)) / 2));
+  });
+});

@@ -1,0 +1,73 @@
+import { pino } from "pino";
+import { createPrismaClient } from "@switchyard/db";
+import { createRedisConnection } from "@switchyard/jobs";
+import { EnvError, type WorkerEnv } from "@switchyard/config";
+import { loadEnv } from "./env";
+import { startUsageConsumer } from "./usage/consumer";
+
+function loadEnvOrExit(): WorkerEnv {
+  try {
+    return loadEnv();
+  } catch (err) {
+    if (err instanceof EnvError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const env = loadEnvOrExit();
+  const logger = pino({ level: env.LOG_LEVEL, base: { app: "worker" } });
+  const prisma = createPrismaClient(env.DATABASE_URL);
+  // Fail at boot, not at the first batch, when the database is unreachable.
+  await prisma.$queryRaw`SELECT 1`;
+  const connection = createRedisConnection(env.REDIS_URL);
+  connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+
+  const usage = startUsageConsumer({
+    prisma,
+    connection,
+    batchSize: env.WORKER_BATCH_SIZE,
+    batchWaitMs: env.WORKER_BATCH_WAIT_MS,
+    concurrency: env.WORKER_CONCURRENCY,
+    logger,
+  });
+  await usage.worker.waitUntilReady();
+  logger.info(
+    { batchSize: env.WORKER_BATCH_SIZE, concurrency: env.WORKER_CONCURRENCY },
+    "worker ready",
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: finishing in-flight usage batches");
+    // Jobs not committed by then stay locked in Redis; BullMQ's stalled-job check
+    // hands them to another worker, so a hard exit loses nothing either.
+    const hardExit = setTimeout(() => {
+      logger.error("shutdown timed out; exiting");
+      process.exit(1);
+    }, 60_000);
+    hardExit.unref();
+    try {
+      await usage.close();
+      await prisma.$disconnect();
+      await connection.quit();
+      logger.info("worker stopped");
+      process.exit(0);
+    } catch (err) {
+      logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        "error during shutdown",
+      );
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+await main();
