@@ -1,0 +1,5 @@
+import { KeysView } from "../../../components/keys-view";
+
+export default function KeysPage() {
+  return <KeysView />;
+}

@@ -1,0 +1,5 @@
+import { RequestsView } from "../../../components/requests-view";
+
+export default function RequestsPage() {
+  return <RequestsView />;
+}

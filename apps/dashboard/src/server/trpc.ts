@@ -1,0 +1,107 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import superjson from "superjson";
+import { z } from "zod";
+import type { PrismaClient, Role } from "@switchyard/db";
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string;
+}
+
+export interface MembershipInfo {
+  orgId: string;
+  teamId: string | null;
+  role: Role;
+}
+
+export interface Context {
+  db: PrismaClient;
+  user: SessionUser | null;
+  memberships: MembershipInfo[];
+}
+
+/**
+ * Builds the context for a (possibly anonymous) user: their memberships are loaded
+ * once per request so every procedure base can authorize from them.
+ */
+export async function createContextForUser(
+  db: PrismaClient,
+  user: SessionUser | null,
+): Promise<Context> {
+  if (!user) return { db, user: null, memberships: [] };
+  const memberships = await db.membership.findMany({
+    where: { userId: user.id },
+    select: { orgId: true, teamId: true, role: true },
+  });
+  return { db, user, memberships };
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter: ({ shape }) => shape,
+});
+
+export const createTRPCRouter = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+export const publicProcedure = t.procedure;
+
+/** Signed-in users only. */
+export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first." });
+  return next({ ctx: { ...ctx, user: ctx.user } });
+});
+
+/** Roles that see every team of their organisation when held org-wide (teamId null). */
+const ORG_WIDE_ROLES: readonly Role[] = ["ORG_OWNER", "ORG_ADMIN"];
+
+export interface VisibleTeam {
+  id: string;
+  slug: string;
+  name: string;
+  orgId: string;
+  orgName: string;
+}
+
+/**
+ * The teams a user may read: those they hold a team membership for, plus every team
+ * of an organisation where they are owner or admin org-wide.
+ */
+export async function resolveVisibleTeams(
+  db: PrismaClient,
+  memberships: readonly MembershipInfo[],
+): Promise<VisibleTeam[]> {
+  const orgWide = memberships
+    .filter((m) => m.teamId === null && ORG_WIDE_ROLES.includes(m.role))
+    .map((m) => m.orgId);
+  const direct = memberships.flatMap((m) => (m.teamId === null ? [] : [m.teamId]));
+  if (orgWide.length === 0 && direct.length === 0) return [];
+  const teams = await db.team.findMany({
+    where: { OR: [{ orgId: { in: orgWide } }, { id: { in: direct } }] },
+    select: { id: true, slug: true, name: true, orgId: true, org: { select: { name: true } } },
+    orderBy: [{ orgId: "asc" }, { slug: "asc" }],
+  });
+  return teams.map(({ org, ...team }) => ({ ...team, orgName: org.name }));
+}
+
+/** Optional narrowing to one team; every team-scoped input accepts it. */
+export const teamFilterInput = z.object({ teamId: z.string().min(1).optional() });
+
+/**
+ * Team-scoped reads. `ctx.teamIds` holds the teams this user may see, narrowed to
+ * `input.teamId` when given (FORBIDDEN if that team is not visible). Handlers filter
+ * by `ctx.teamIds` and nothing else.
+ */
+export const teamScopedProcedure = protectedProcedure
+  .input(teamFilterInput)
+  .use(async ({ ctx, input, next }) => {
+    const teams = await resolveVisibleTeams(ctx.db, ctx.memberships);
+    let scoped = teams;
+    if (input.teamId !== undefined) {
+      scoped = teams.filter((team) => team.id === input.teamId);
+      if (scoped.length === 0)
+        throw new TRPCError({ code: "FORBIDDEN", message: "You are not a member of that team." });
+    }
+    return next({ ctx: { ...ctx, teams: scoped, teamIds: scoped.map((team) => team.id) } });
+  });
