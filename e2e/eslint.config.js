@@ -1,0 +1,2 @@
+import { switchyard } from "@switchyard/eslint-config";
+export default switchyard({ name: "e2e", tsconfigRootDir: import.meta.dirname, envFiles: ["src/**"] });
