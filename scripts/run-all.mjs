@@ -19,8 +19,8 @@ function portInUse(port) {
   });
 }
 
-function run(name, cmd, args, extraEnv = {}) {
-  const child = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+function run(name, cmd, args, extraEnv = {}, cwd = undefined) {
+  const child = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"], cwd });
   const prefix = `\x1b[${colors[name]}m${name.padEnd(9)}\x1b[0m| `;
   const pipe = (stream, out) => {
     let buf = "";
@@ -66,7 +66,7 @@ async function waitHttp(url, seconds) {
   return false;
 }
 
-const seedOut = execFileSync("pnpm", ["-s", "switchyard", "seed", "--json"], { env, encoding: "utf8" });
+const seedOut = execFileSync("pnpm", ["--silent", "switchyard", "seed", "--json"], { env, encoding: "utf8" });
 const seed = JSON.parse(seedOut);
 
 if (await portInUse(MOCK_PORT)) {
@@ -76,7 +76,8 @@ if (await portInUse(MOCK_PORT)) {
 }
 run("proxy", process.execPath, ["apps/proxy/dist/main.js"], { PROXY_PORT: String(PROXY_PORT) });
 run("worker", process.execPath, ["apps/worker/dist/main.js"]);
-run("dashboard", "pnpm", ["--filter", "@switchyard/dashboard", "start"], { DASHBOARD_PORT: String(DASHBOARD_PORT) });
+// next directly (not through pnpm) so Ctrl-C ends it quietly.
+run("dashboard", "node_modules/.bin/next", ["start", "-p", String(DASHBOARD_PORT)], { NEXT_TELEMETRY_DISABLED: "1" }, "apps/dashboard");
 
 const ok =
   (await waitHttp(`http://127.0.0.1:${PROXY_PORT}/readyz`, 60)) &&

@@ -27,7 +27,7 @@ install_deps
 log "building"
 pnpm build
 log "migrating the database"
-pnpm -s switchyard migrate
+pnpm --silent switchyard migrate
 log "applying switchyard.yaml"
-pnpm -s switchyard config apply "${SWITCHYARD_CONFIG:-switchyard.yaml}"
+pnpm --silent switchyard config apply "${SWITCHYARD_CONFIG:-switchyard.yaml}"
 exec node scripts/run-all.mjs

@@ -8,6 +8,8 @@ import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
 
 /** A virtual key as the request path needs it. The clear key is never held. */
+const warnedMissingRefs = new Set<string>();
+
 export interface KeyEntry {
   id: string;
   orgId: string;
@@ -149,7 +151,11 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
     let apiKey: string | null = null;
     if (p.apiKeyRef) {
       apiKey = resolveSecretRef(p.apiKeyRef, opts.secretEnv) ?? null;
-      if (apiKey === null) opts.logger.warn({ provider: p.slug, ref: p.apiKeyRef }, "provider key reference is not set in the environment");
+      // Once per process and provider, not at every periodic reload.
+      if (apiKey === null && !warnedMissingRefs.has(p.slug)) {
+        warnedMissingRefs.add(p.slug);
+        opts.logger.warn({ provider: p.slug, ref: p.apiKeyRef }, "provider key reference is not set in the environment");
+      }
     } else if (p.apiKeyEncrypted) {
       try {
         apiKey = decryptSecret(p.apiKeyEncrypted, encKey);
