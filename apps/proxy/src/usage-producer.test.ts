@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import type { UsageEvent } from "@switchyard/contracts";
 import { createProducerConnection, createQueue } from "@switchyard/jobs";
 import { call, redisForwarder, REDIS_URL, setupHarness, usageEventFor, waitFor, type Harness } from "../test/harness";
 import { ProxyMetrics } from "./metrics";
 import { UsageProducer } from "./usage-producer";
+import { makeUsageEvent } from "@switchyard/contracts/testing";
 
 let h: Harness;
 beforeAll(async () => {
@@ -15,29 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const event = (requestId: string): UsageEvent => ({
-  requestId,
-  occurredAt: new Date().toISOString(),
-  orgId: "org",
-  teamId: "team",
-  virtualKeyId: "key",
-  endUser: null,
-  tags: {},
-  endpoint: "chat.completions",
-  requestedModel: "gpt-4o-mini",
-  servedModel: "gpt-4o-mini",
-  provider: "openai-main",
-  stream: false,
-  status: 200,
-  errorClass: null,
-  usage: { inputTokens: 1, outputTokens: 2, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
-  usageSource: "provider",
-  costNanoUsd: "1350",
-  cacheStatus: "miss",
-  latencyMs: 3,
-  ttftMs: null,
-  attempts: 1,
-});
+const event = (requestId: string) => makeUsageEvent(requestId, { occurredAt: new Date().toISOString() });
 
 describe("usage spool", () => {
   it("spools events while Redis is unreachable (without delaying the client) and replays them when it is back", async () => {

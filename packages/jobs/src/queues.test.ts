@@ -1,34 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UsageEvent } from "@switchyard/contracts";
+import { makeUsageEvent } from "@switchyard/contracts/testing";
 import { createRedisConnection } from "./connection";
 import { createQueue, enqueueUsage, enqueueUsageBulk, parsePayload, type TypedQueue } from "./queues";
 
 const redis = createRedisConnection("redis://127.0.0.1:6379/6");
 let queue: TypedQueue<"usage">;
 
-const event = (requestId: string): UsageEvent => ({
-  requestId,
-  occurredAt: new Date().toISOString(),
-  orgId: "org",
-  teamId: "team",
-  virtualKeyId: "key",
-  endUser: null,
-  tags: {},
-  endpoint: "chat.completions",
-  requestedModel: "m",
-  servedModel: "m",
-  provider: "p",
-  stream: false,
-  status: 200,
-  errorClass: null,
-  usage: { inputTokens: 1, outputTokens: 2, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
-  usageSource: "provider",
-  costNanoUsd: "5",
-  cacheStatus: "miss",
-  latencyMs: 3,
-  ttftMs: null,
-  attempts: 1,
-});
+const event = (requestId: string) => makeUsageEvent(requestId);
 
 beforeAll(async () => {
   await redis.flushdb();
