@@ -37,3 +37,59 @@ export const openAiUsageSchema = z.looseObject({
     .nullish(),
 });
 export type OpenAiUsage = z.infer<typeof openAiUsageSchema>;
+
+/** A tool call in OpenAI's response shape. */
+export interface ChatToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+/** OpenAI's non-streaming chat completion: what every adapter translates its provider's reply into. */
+export interface ChatCompletion {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  choices: {
+    index: number;
+    message: {
+      role: "assistant";
+      content: string | null;
+      refusal?: string | null;
+      tool_calls?: ChatToolCall[];
+      /** Reasoning text some providers return (DeepSeek, Anthropic thinking, Gemini thoughts). */
+      reasoning_content?: string;
+    };
+    finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | "function_call" | null;
+    logprobs?: null;
+  }[];
+  usage?: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
+    completion_tokens_details?: { reasoning_tokens?: number };
+  };
+  system_fingerprint?: string | null;
+}
+
+/** One OpenAI `chat.completion.chunk` frame. */
+export interface ChatCompletionChunk {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+  choices: {
+    index: number;
+    delta: {
+      role?: "assistant";
+      content?: string | null;
+      reasoning_content?: string;
+      refusal?: string | null;
+      tool_calls?: { index: number; id?: string; type?: "function"; function?: { name?: string; arguments?: string } }[];
+    };
+    finish_reason: ChatCompletion["choices"][number]["finish_reason"];
+  }[];
+  usage?: ChatCompletion["usage"] | null;
+}

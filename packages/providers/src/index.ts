@@ -4,6 +4,7 @@ import type { ProviderAdapter } from "./types";
 
 export * from "./types";
 export * from "./sse";
+export * from "./errors";
 export * as openai from "./openai";
 export { openAiAdapter, openAiCompatibleAdapter, OPENAI_DEFAULT_BASE_URL } from "./openai";
 

@@ -1,4 +1,4 @@
-import type { ChatCompletionRequest, ProviderType, TokenUsage } from "@switchyard/contracts";
+import type { ChatCompletion, ChatCompletionRequest, ProviderType, TokenUsage } from "@switchyard/contracts";
 
 /** Where and as whom to call a provider; resolved by the proxy from its snapshot. */
 export interface UpstreamTarget {
@@ -29,6 +29,11 @@ export interface PreparedChatRequest {
    * exactly what the provider would have sent it.
    */
   clientWantsUsage: boolean;
+  /**
+   * Request parameters the provider cannot honour and the adapter left out; the proxy
+   * reports them in `x-switchyard-dropped-params`.
+   */
+  droppedParams: string[];
 }
 
 /** One step of a stream transform: what to forward, and what was learnt. */
@@ -40,7 +45,18 @@ export interface StreamStep<S> {
   firstContent: boolean;
 }
 
-export type UpstreamErrorKind = "invalid_request" | "auth" | "rate_limited" | "timeout" | "server" | "other";
+/** The typed set of upstream failures the retry and failover logic decides on. */
+export type UpstreamErrorKind =
+  | "rate_limited"
+  | "overloaded"
+  | "server_error"
+  | "timeout"
+  | "invalid_request"
+  | "auth"
+  | "permission"
+  | "context_length_exceeded"
+  | "content_filtered"
+  | "not_found";
 
 /** What an upstream error status means for the client and for failover. */
 export interface UpstreamErrorInfo {
@@ -71,8 +87,14 @@ export interface ProviderAdapter<S = unknown> {
   prepareChatRequest(request: ChatCompletionRequest, target: UpstreamTarget): PreparedChatRequest;
   /** Token usage from a non-streaming response body (parsed JSON); null when absent. */
   extractChatUsage(body: unknown): TokenUsage | null;
+  /**
+   * The provider's non-streaming reply (parsed JSON) as an OpenAI chat completion.
+   * `null` means the reply already is one and its bytes are forwarded unchanged
+   * (the OpenAI family), which is both faster and lossless.
+   */
+  translateChatResponse(body: unknown, ctx: { model: string }): ChatCompletion | null;
   initStreamState(opts: { clientWantsUsage: boolean }): S;
-  /** Feeds decoded text from the provider's stream. */
+  /** Feeds decoded text from the provider's stream; the output is OpenAI `chat.completion.chunk` SSE. */
   transformStream(state: S, text: string): StreamStep<S>;
   /** Called when the provider's stream ended: flushes a trailing event without separator. */
   finishStream(state: S): StreamStep<S>;

@@ -59,23 +59,27 @@ function transportError(err: unknown, provider: string): AppError {
   return new AppError("upstream_error", `Could not reach provider "${provider}" (${reason}).`, { cause: err });
 }
 
+/** Kinds that are the client's to fix: the provider's status and message pass through. */
+const CLIENT_KINDS = new Set(["invalid_request", "context_length_exceeded", "content_filtered", "not_found", "rate_limited"]);
+
 /**
- * The client's own mistakes (4xx) pass through with the provider's status and message;
- * provider-side failures become 502/504 naming the provider. A provider 401/403 is
+ * The client's own mistakes pass through with the provider's status and message;
+ * provider-side failures become 502/503/504 naming the provider. A provider 401/403 is
  * about our provider key, so its message (which may quote part of that key) is dropped.
  */
 function upstreamHttpError(info: UpstreamErrorInfo, provider: string, retryAfter: string | undefined) {
   const headers: Record<string, string> = retryAfter ? { "retry-after": retryAfter } : {};
-  if (info.kind === "invalid_request" || info.kind === "rate_limited") {
-    const code: ErrorCode = info.kind === "rate_limited" ? "rate_limit_exceeded" : info.clientStatus === 404 ? "not_found" : "invalid_request";
+  if (CLIENT_KINDS.has(info.kind)) {
+    const code: ErrorCode = info.kind === "rate_limited" ? "rate_limit_exceeded" : info.kind === "not_found" ? "not_found" : "invalid_request";
     const message = info.message ?? `Provider "${provider}" rejected the request (HTTP ${info.upstreamStatus}).`;
     return { error: new AppError(code, message, { status: info.clientStatus, param: info.param, headers }), override: { type: info.type, code: info.code } };
   }
   const message =
-    info.kind === "auth"
+    info.kind === "auth" || info.kind === "permission"
       ? `Provider "${provider}" rejected the gateway's credentials (HTTP ${info.upstreamStatus}); check the provider key.`
       : `Provider "${provider}" returned HTTP ${info.upstreamStatus}${info.message ? `: ${info.message}` : ""}.`;
-  return { error: new AppError(info.clientStatus === 504 ? "upstream_timeout" : "upstream_error", message, { status: info.clientStatus }), override: {} };
+  const code: ErrorCode = info.clientStatus === 504 ? "upstream_timeout" : info.clientStatus === 503 ? "upstream_unavailable" : "upstream_error";
+  return { error: new AppError(code, message, { status: info.clientStatus, headers }), override: {} };
 }
 
 /** Waits for 'drain' (backpressure from a slow client) or for the response to close. */
@@ -159,6 +163,8 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
     throw new AppError("upstream_error", `Provider "${model.provider.slug}" is misconfigured: ${(err as Error).message}.`);
   }
 
+  if (prepared.droppedParams.length > 0) res.setHeader("x-switchyard-dropped-params", prepared.droppedParams.join(","));
+
   const controller = new AbortController();
   ctx.abortUpstream = () => controller.abort();
   ctx.attempts = 1;
@@ -213,6 +219,9 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
     // Forwarded as is; the event records that no usage was reported.
   }
   ctx.usage = adapter.extractChatUsage(parsed);
+  // Providers with another wire format are translated; the OpenAI family is forwarded byte for byte.
+  const translated = parsed === null ? null : adapter.translateChatResponse(parsed, { model: model.name });
+  if (translated) payload = Buffer.from(JSON.stringify(translated));
   const cost = costOf(ctx);
   const headers: Record<string, string | number> = {
     "content-type": firstHeader(upstream.headers["content-type"]) ?? "application/json",

@@ -25,5 +25,6 @@ export function prepareOpenAiChatRequest(
     },
     stream,
     clientWantsUsage,
+    droppedParams: [],
   };
 }

@@ -21,6 +21,7 @@ function openAiFamily(
     defaultBaseUrl,
     prepareChatRequest: (request, target) => prepareOpenAiChatRequest(request, target, defaultBaseUrl),
     extractChatUsage: extractOpenAiChatUsage,
+    translateChatResponse: () => null,
     initStreamState: initOpenAiStreamState,
     transformStream: transformOpenAiStream,
     finishStream: finishOpenAiStream,

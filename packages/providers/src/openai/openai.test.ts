@@ -123,10 +123,19 @@ describe("openai adapter: errors", () => {
     });
     expect(e.message).toContain("max_completion_tokens");
   });
-  it("maps provider auth failures and 5xx to 502, 408 to 504, keeps 429", () => {
+  it("maps provider auth failures and 5xx to 502, overload to 503, 408 to 504, keeps 429", () => {
     expect(openAiAdapter.classifyError(401, "{}")).toMatchObject({ clientStatus: 502, kind: "auth", retryable: false });
-    expect(openAiAdapter.classifyError(503, "not json")).toMatchObject({ clientStatus: 502, retryable: true, message: null, errorClass: "upstream_server_error" });
+    expect(openAiAdapter.classifyError(403, "{}")).toMatchObject({ clientStatus: 502, kind: "permission", retryable: false });
+    expect(openAiAdapter.classifyError(500, "not json")).toMatchObject({ clientStatus: 502, retryable: true, message: null, errorClass: "upstream_server_error" });
+    expect(openAiAdapter.classifyError(503, "")).toMatchObject({ clientStatus: 503, kind: "overloaded", retryable: true });
     expect(openAiAdapter.classifyError(408, "")).toMatchObject({ clientStatus: 504, retryable: true });
-    expect(openAiAdapter.classifyError(429, '{"error":{"message":"slow down"}}')).toMatchObject({ clientStatus: 429, message: "slow down" });
+    expect(openAiAdapter.classifyError(429, '{"error":{"message":"slow down"}}')).toMatchObject({ clientStatus: 429, message: "slow down", kind: "rate_limited" });
+  });
+  it("recognises context-length and content-filter refusals in a 400", () => {
+    const ctx = '{"error":{"message":"This model\'s maximum context length is 128000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}';
+    expect(openAiAdapter.classifyError(400, ctx)).toMatchObject({ kind: "context_length_exceeded", clientStatus: 400, retryable: false });
+    const filtered = '{"error":{"message":"The response was filtered","type":null,"code":"content_filter"}}';
+    expect(openAiAdapter.classifyError(400, filtered)).toMatchObject({ kind: "content_filtered", clientStatus: 400 });
+    expect(openAiAdapter.classifyError(404, "{}")).toMatchObject({ kind: "not_found", clientStatus: 404 });
   });
 });
