@@ -17,7 +17,6 @@ import { createQueue, createRedisConnection, type TypedQueue } from "@switchyard
 import { startMockUpstream, type MockProviderName, type MockUpstream } from "@switchyard/mock-upstream";
 import { bootProxy, type RunningProxy } from "../../src/boot";
 
-export const CONFORMANCE_REDIS_URL = "redis://127.0.0.1:6379/7";
 const ENCRYPTION_KEY = "cd".repeat(32);
 /** The provider key the proxy sends upstream (from its env); tests can assert the mock saw it. */
 export const UPSTREAM_KEY = "sk-conformance-upstream-key";
@@ -40,6 +39,13 @@ export interface ConformanceOptions {
   apiVersion?: string;
   /** Base URL override; default the mock's URL. */
   baseUrl?: (mockUrl: string) => string;
+  /**
+   * Redis logical DB of this suite (each suite its own, so suites can run side by side):
+   * openai 7, anthropic 8, gemini 9, mistral 10, cohere 11, azure 12, messages 13, embeddings 14.
+   */
+  redisDb: number;
+  /** Suffix of this suite's own database (default: the mock's name). */
+  suite?: string;
 }
 
 export interface Conformance {
@@ -58,10 +64,11 @@ export interface Conformance {
 }
 
 export async function setupConformance(opts: ConformanceOptions): Promise<Conformance> {
-  const databaseUrl = await prepareTestDatabase("switchyard_test_conformance");
+  const databaseUrl = await prepareTestDatabase(`switchyard_test_conf_${(opts.suite ?? opts.mock).replace(/[^a-z0-9_]/g, "_")}`);
   const prisma = createPrismaClient(databaseUrl);
   await truncateAll(prisma);
-  const redis = createRedisConnection(CONFORMANCE_REDIS_URL);
+  const redisUrl = `redis://127.0.0.1:6379/${opts.redisDb}`;
+  const redis = createRedisConnection(redisUrl);
   await redis.flushdb();
   const queue = createQueue("usage", redis);
   const mock = await startMockUpstream({ provider: opts.mock });
@@ -85,7 +92,7 @@ export async function setupConformance(opts: ConformanceOptions): Promise<Confor
 
   const env = parseEnv(proxyEnvSchema, {
     DATABASE_URL: databaseUrl,
-    REDIS_URL: CONFORMANCE_REDIS_URL,
+    REDIS_URL: redisUrl,
     SWITCHYARD_ENCRYPTION_KEY: ENCRYPTION_KEY,
     PROXY_SPOOL_DIR: await mkdtemp(path.join(tmpdir(), "switchyard-conf-spool-")),
     PROXY_UPSTREAM_HEADERS_TIMEOUT_MS: "5000",

@@ -8,6 +8,7 @@ beforeAll(async () => {
   c = await setupConformance({
     mock: "openai",
     providerType: "openai",
+    redisDb: 7,
     models: [{ name: "gpt-4o-mini", upstreamModel: "gpt-4o-mini", pricing: { inputPerMTok: "0.15", outputPerMTok: "0.60" } }],
   });
 });
