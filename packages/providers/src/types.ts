@@ -73,6 +73,8 @@ export interface UpstreamErrorInfo {
   type: string | null;
   code: string | null;
   param: string | null;
+  /** Seconds to wait, when the provider says so in its body rather than a header (Gemini). */
+  retryAfterSeconds?: number | null;
 }
 
 /**
@@ -93,7 +95,8 @@ export interface ProviderAdapter<S = unknown> {
    * (the OpenAI family), which is both faster and lossless.
    */
   translateChatResponse(body: unknown, ctx: { model: string }): ChatCompletion | null;
-  initStreamState(opts: { clientWantsUsage: boolean }): S;
+  /** `model`: the public model name, for streams that do not carry one (Cohere). */
+  initStreamState(opts: { clientWantsUsage: boolean; model?: string }): S;
   /** Feeds decoded text from the provider's stream; the output is OpenAI `chat.completion.chunk` SSE. */
   transformStream(state: S, text: string): StreamStep<S>;
   /** Called when the provider's stream ended: flushes a trailing event without separator. */

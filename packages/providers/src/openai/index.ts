@@ -5,8 +5,8 @@ import { classifyOpenAiError } from "./errors";
 import { finishOpenAiStream, initOpenAiStreamState, transformOpenAiStream, type OpenAiStreamState } from "./stream";
 import { extractOpenAiChatUsage } from "./usage";
 
-export { OPENAI_DEFAULT_BASE_URL, openAiUrl } from "./api";
-export { prepareOpenAiChatRequest } from "./chat";
+export { OPENAI_DEFAULT_BASE_URL, openAiUrl, resolveBaseUrl } from "./api";
+export { buildOpenAiChatBody, prepareOpenAiChatRequest, type OpenAiChatBody } from "./chat";
 export { classifyOpenAiError, parseOpenAiErrorBody } from "./errors";
 export { finishOpenAiStream, initOpenAiStreamState, transformOpenAiStream, type OpenAiStreamState } from "./stream";
 export { extractOpenAiChatUsage, toTokenUsage } from "./usage";

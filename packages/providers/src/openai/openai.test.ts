@@ -51,7 +51,7 @@ describe("openai adapter: requests", () => {
     expect(p.http.url).toBe("http://127.0.0.1:11434/v1/chat/completions");
     expect(p.http.headers.authorization).toBeUndefined();
     expect(getProviderAdapter("openai-compatible")).toBe(openAiCompatibleAdapter);
-    expect(getProviderAdapter("anthropic")).toBeNull();
+    expect(getProviderAdapter("no-such-provider")).toBeNull();
   });
 });
 

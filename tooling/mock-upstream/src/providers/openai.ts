@@ -1,5 +1,6 @@
 import { isUsageOnlyEvent, loadFixtures, splitSseEvents } from "../fixtures";
 import { headerValue, sendJson, sendRecordedJson, writeFrames, type MockPersonality } from "../core";
+import { handleOpenAiEmbeddings } from "./openai-embeddings";
 
 const MODELS = ["gpt-4o", "gpt-4o-mini", "gpt-4.1-nano"];
 
@@ -55,6 +56,10 @@ export const openAiPersonality: MockPersonality = {
     if (req.method === "GET" && ctx.path === "/models") {
       const data = MODELS.map((id) => ({ id, object: "model", created: 1715367049, owned_by: "system" }));
       sendJson(res, 200, JSON.stringify({ object: "list", data }));
+      return;
+    }
+    if (req.method === "POST" && ctx.path === "/embeddings") {
+      handleOpenAiEmbeddings(ctx);
       return;
     }
     if (req.method !== "POST" || ctx.path !== "/chat/completions") {
