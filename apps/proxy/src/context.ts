@@ -31,6 +31,8 @@ export interface RequestContext {
   errorClass: string | null;
   /** Provider-reported usage; null when none was seen. */
   usage: TokenUsage | null;
+  /** Set to "estimated" by a route that counted `usage` itself (tokenizer); unset = provider or none. */
+  usageSource?: UsageEvent["usageSource"];
   /** undefined: no model was resolved; null: the model is unpriced. */
   pricing: ModelPricing | null | undefined;
   ttftMs: number | null;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AppError, toOpenAiErrorBody } from "@switchyard/contracts";
+import { AppError, toOpenAiErrorBody, type ErrorCode } from "@switchyard/contracts";
+import { inboundAnthropic } from "@switchyard/providers";
 
 /** Sends a JSON body with an exact content-length. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -8,15 +9,32 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** An upstream error status, carrying the provider's own error `type`/`code` for the client. */
+export class ProviderHttpError extends AppError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: ConstructorParameters<typeof AppError>[2],
+    readonly override: { type?: string | null; code?: string | null },
+  ) {
+    super(code, message, opts);
+  }
+}
+
 /**
  * An error in OpenAI's shape. `override` lets an upstream error keep the provider's own
  * `type`/`code` (clients such as the OpenAI SDK branch on `code`).
  */
-export function sendError(res: ServerResponse, err: AppError, override: { type?: string | null; code?: string | null } = {}): void {
+export function sendError(res: ServerResponse, err: AppError, override: { type?: string | null; code?: string | null } = err instanceof ProviderHttpError ? err.override : {}): void {
   const body = toOpenAiErrorBody(err);
   if (override.type) body.error.type = override.type as typeof body.error.type;
   if (override.code) body.error.code = override.code as typeof body.error.code;
   sendJson(res, err.status, body, err.headers);
+}
+
+/** An error in Anthropic's shape (/v1/messages): `{"type":"error","error":{"type","message"}}`, type chosen by status. */
+export function sendAnthropicError(res: ServerResponse, err: AppError): void {
+  sendJson(res, err.status, inboundAnthropic.anthropicErrorBody(err.status, err.message), err.headers);
 }
 
 /**

@@ -4,11 +4,13 @@ import { Agent, type Dispatcher } from "undici";
 import { AppError, type UsageEvent } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
 import { costOf, newRequestContext, type ProxyConfig, type RequestContext, type RouteDeps } from "./context";
-import { sendError } from "./http";
+import { sendAnthropicError, sendError } from "./http";
 import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
 import { handleChatCompletions } from "./routes/chat-completions";
+import { handleEmbeddings } from "./routes/embeddings";
 import { handleHealthz, handleMetrics, handleReadyz } from "./routes/health";
+import { handleMessages } from "./routes/messages";
 import { handleListModels } from "./routes/models";
 import type { Snapshot } from "./snapshot";
 
@@ -48,6 +50,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
     "/v1/chat/completions": { POST: (req, res, ctx) => handleChatCompletions(req, res, ctx, routeDeps) },
+    "/v1/messages": { POST: (req, res, ctx) => handleMessages(req, res, ctx, routeDeps) },
+    "/v1/embeddings": { POST: (req, res, ctx) => handleEmbeddings(req, res, ctx, routeDeps) },
     "/v1/models": { GET: (req, res, ctx) => handleListModels(req, res, ctx, routeDeps) },
     "/healthz": { GET: (_req, res, ctx) => handleHealthz(res, ctx) },
     "/readyz": {
@@ -91,8 +95,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
         status: ctx.status,
         errorClass: ctx.errorClass,
         usage: ctx.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
-        // No estimation yet (tokenizer is a later issue): no provider usage means "none".
-        usageSource: ctx.usage ? "provider" : "none",
+        // A route that estimated the usage (tokenizer) says so; otherwise no provider usage means "none".
+        usageSource: ctx.usageSource ?? (ctx.usage ? "provider" : "none"),
         costNanoUsd: cost === null ? null : cost.toString(),
         cacheStatus: "miss",
         latencyMs,
@@ -142,7 +146,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
       res.setHeader("connection", "close");
       res.once("finish", () => req.socket.destroySoon());
     }
-    sendError(res, appErr);
+    // Anthropic SDK clients get Anthropic's error shape on its API's paths.
+    if (ctx.path === "/v1/messages" || ctx.path.startsWith("/v1/messages/")) sendAnthropicError(res, appErr);
+    else sendError(res, appErr);
   }
 
   const server = createServer((req, res) => {

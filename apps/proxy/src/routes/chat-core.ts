@@ -1,0 +1,289 @@
+/**
+ * The request path shared by /v1/chat/completions and /v1/messages: admit (auth,
+ * attribution, body), pick the model, call the provider through its adapter with the
+ * canonical OpenAI request, and collect usage. Each route only parses its own request
+ * format and renders the answer in its own format.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { countTextTokens, estimateChatInputTokens } from "@switchyard/tokenizer";
+import { request as undiciRequest, type Dispatcher } from "undici";
+import { AppError, type ChatCompletion, type ChatCompletionRequest, type ErrorCode } from "@switchyard/contracts";
+import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo } from "@switchyard/providers";
+import { authenticate, isModelAllowed, parseTagsHeader } from "../auth";
+import type { RequestContext, RouteDeps } from "../context";
+import { ProviderHttpError, readBodyLimited } from "../http";
+import { resolveModel, type ModelEntry } from "../snapshot";
+
+export const firstHeader = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+/** Auth, attribution headers and the JSON body: everything before the route reads its format. */
+export async function admitRequest(req: IncomingMessage, ctx: RequestContext, deps: RouteDeps): Promise<unknown> {
+  const snapshot = deps.getSnapshot();
+  if (!snapshot) throw new AppError("upstream_unavailable", "The gateway is starting; its configuration is not loaded yet.");
+  ctx.key = authenticate(snapshot, req.headers);
+  ctx.tags = { ...ctx.key.tags }; // what the event keeps if the header below is malformed
+  // Request tags add to the key's tags and override them by name.
+  ctx.tags = { ...ctx.key.tags, ...parseTagsHeader(req.headers["x-switchyard-tags"]) };
+  const user = firstHeader(req.headers["x-switchyard-user"])?.trim();
+  if (user && user.length > 256) throw new AppError("invalid_request", "x-switchyard-user must be at most 256 characters.", { param: "x-switchyard-user" });
+  ctx.endUser = user || null;
+
+  const raw = await readBodyLimited(req, deps.config.maxBodyBytes);
+  try {
+    return JSON.parse(raw.toString("utf8")) as unknown;
+  } catch {
+    throw new AppError("invalid_json", "We could not parse the JSON body of your request. Send a JSON object (Content-Type: application/json).");
+  }
+}
+
+/** The public model (or route alias) → the model entry to call; 404 unknown, 403 not allowed for this key. */
+export function pickModel(ctx: RequestContext, deps: RouteDeps, name: string, stream: boolean): ModelEntry {
+  ctx.requestedModel = name;
+  ctx.stream = stream;
+  const snapshot = deps.getSnapshot();
+  const resolved = snapshot ? resolveModel(snapshot, name) : null;
+  if (!resolved) throw new AppError("model_not_found", `The model '${name}' does not exist.`, { param: "model" });
+  if (!ctx.key || !isModelAllowed(ctx.key, name)) throw new AppError("model_not_allowed", `This API key may not use the model '${name}'.`, { param: "model" });
+  ctx.servedModel = resolved.model.name;
+  ctx.provider = resolved.model.provider.slug;
+  ctx.pricing = resolved.model.pricing;
+  return resolved.model;
+}
+
+/** An undici failure (no HTTP answer) → 504 for timeouts, 502 otherwise; the message names the provider. */
+export function transportError(err: unknown, provider: string): AppError {
+  const code = (err as { code?: unknown }).code;
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+    return new AppError("upstream_timeout", `Provider "${provider}" did not respond in time.`, { cause: err });
+  }
+  // Only the error code: the message would reveal the provider's address.
+  const reason = typeof code === "string" ? code : (err as Error).name;
+  return new AppError("upstream_error", `Could not reach provider "${provider}" (${reason}).`, { cause: err });
+}
+
+/** Kinds that are the client's to fix: the provider's status and message pass through. */
+const CLIENT_KINDS = new Set(["invalid_request", "context_length_exceeded", "content_filtered", "not_found", "rate_limited"]);
+
+/**
+ * The client's own mistakes pass through with the provider's status and message;
+ * provider-side failures become 502/503/504 naming the provider. A provider 401/403 is
+ * about our provider key, so its message (which may quote part of that key) is dropped.
+ */
+export function upstreamHttpError(info: UpstreamErrorInfo, provider: string, retryAfterHeader: string | undefined): ProviderHttpError {
+  // Gemini puts the wait in its body (RetryInfo), not in a header.
+  const retryAfter = retryAfterHeader ?? (info.retryAfterSeconds != null ? String(info.retryAfterSeconds) : undefined);
+  const headers: Record<string, string> = retryAfter ? { "retry-after": retryAfter } : {};
+  if (CLIENT_KINDS.has(info.kind)) {
+    const code: ErrorCode = info.kind === "rate_limited" ? "rate_limit_exceeded" : info.kind === "not_found" ? "not_found" : "invalid_request";
+    const message = info.message ?? `Provider "${provider}" rejected the request (HTTP ${info.upstreamStatus}).`;
+    return new ProviderHttpError(code, message, { status: info.clientStatus, param: info.param, headers }, { type: info.type, code: info.code });
+  }
+  const message =
+    info.kind === "auth" || info.kind === "permission"
+      ? `Provider "${provider}" rejected the gateway's credentials (HTTP ${info.upstreamStatus}); check the provider key.`
+      : `Provider "${provider}" returned HTTP ${info.upstreamStatus}${info.message ? `: ${info.message}` : ""}.`;
+  const code: ErrorCode = info.clientStatus === 504 ? "upstream_timeout" : info.clientStatus === 503 ? "upstream_unavailable" : "upstream_error";
+  return new ProviderHttpError(code, message, { status: info.clientStatus, headers }, {});
+}
+
+export interface ProviderCall {
+  adapter: ProviderAdapter;
+  /** The public model name, for providers whose stream does not name it. */
+  model: string;
+  prepared: PreparedChatRequest;
+  upstream: Dispatcher.ResponseData;
+}
+
+/**
+ * Sends the canonical request to the model's provider. Resolves with a 2xx upstream
+ * response; an upstream error status is classified and thrown (the route's error
+ * renderer gives it the client's format). `extraDroppedParams`: parameters the inbound
+ * translation already left out.
+ */
+export async function callProvider(
+  res: ServerResponse,
+  ctx: RequestContext,
+  deps: RouteDeps,
+  body: ChatCompletionRequest,
+  model: ModelEntry,
+  extraDroppedParams: readonly string[] = [],
+): Promise<ProviderCall> {
+  res.setHeader("x-switchyard-provider", model.provider.slug);
+  res.setHeader("x-switchyard-model", model.name);
+  res.setHeader("x-switchyard-cache", "miss");
+
+  const adapter = getProviderAdapter(model.provider.type);
+  if (!adapter) {
+    throw new AppError("upstream_error", `Provider "${model.provider.slug}" has type "${model.provider.type}", which this gateway version cannot call yet.`);
+  }
+  let prepared: PreparedChatRequest;
+  try {
+    prepared = adapter.prepareChatRequest(body, {
+      baseUrl: model.provider.baseUrl,
+      apiKey: model.provider.apiKey,
+      upstreamModel: model.upstreamModel,
+      apiVersion: model.provider.apiVersion,
+    });
+  } catch (err) {
+    // An adapter refusing what its provider cannot do (e.g. n > 1 on Anthropic) is the client's 400.
+    if (err instanceof AppError) throw err;
+    throw new AppError("upstream_error", `Provider "${model.provider.slug}" is misconfigured: ${(err as Error).message}.`);
+  }
+
+  const dropped = [...extraDroppedParams, ...prepared.droppedParams];
+  if (dropped.length > 0) res.setHeader("x-switchyard-dropped-params", dropped.join(","));
+
+  const controller = new AbortController();
+  ctx.abortUpstream = () => controller.abort();
+  ctx.attempts = 1;
+  const sentAt = performance.now();
+  let upstream: Dispatcher.ResponseData;
+  try {
+    upstream = await undiciRequest(prepared.http.url, {
+      method: prepared.http.method,
+      headers: prepared.http.headers,
+      body: prepared.http.body,
+      signal: controller.signal,
+      dispatcher: deps.dispatcher,
+      headersTimeout: deps.config.upstreamHeadersTimeoutMs,
+      bodyTimeout: deps.config.upstreamBodyTimeoutMs,
+    });
+  } catch (err) {
+    const e = transportError(err, model.provider.slug);
+    ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
+    throw e;
+  }
+  deps.metrics.observeUpstreamLatency(model.provider.slug, (performance.now() - sentAt) / 1000);
+
+  if (upstream.statusCode >= 400) {
+    const text = await upstream.body.text().catch(() => "");
+    const info = adapter.classifyError(upstream.statusCode, text);
+    ctx.errorClass = info.errorClass;
+    throw upstreamHttpError(info, model.provider.slug, firstHeader(upstream.headers["retry-after"]));
+  }
+  return { adapter, model: model.name, prepared, upstream };
+}
+
+export interface CompletionReply {
+  /** The bytes to forward: the provider's own (OpenAI family) or the translated completion. */
+  payload: Buffer;
+  /** The reply as an OpenAI chat completion; null when the provider sent something else than JSON. */
+  completion: ChatCompletion | null;
+  contentType: string;
+}
+
+/** Reads a non-streaming reply, records its usage, and translates it to OpenAI's shape. */
+export async function readCompletion(ctx: RequestContext, call: ProviderCall, model: ModelEntry): Promise<CompletionReply> {
+  let payload: Buffer;
+  try {
+    payload = Buffer.from(await call.upstream.body.arrayBuffer());
+  } catch (err) {
+    const e = transportError(err, model.provider.slug);
+    ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
+    throw e;
+  }
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(payload.toString("utf8"));
+  } catch {
+    // Forwarded as is by /v1/chat/completions; the event records that no usage was reported.
+  }
+  ctx.usage = call.adapter.extractChatUsage(parsed);
+  // Providers with another wire format are translated; the OpenAI family is forwarded byte for byte.
+  const translated = parsed === null ? null : call.adapter.translateChatResponse(parsed, { model: model.name });
+  if (translated) payload = Buffer.from(JSON.stringify(translated));
+  const passthrough = typeof parsed === "object" && parsed !== null && Array.isArray((parsed as { choices?: unknown }).choices) ? (parsed as ChatCompletion) : null;
+  return {
+    payload,
+    completion: translated ?? passthrough,
+    contentType: firstHeader(call.upstream.headers["content-type"]) ?? "application/json",
+  };
+}
+
+/** Waits for 'drain' (backpressure from a slow client) or for the response to close. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+/**
+ * Re-encodes the adapter's OpenAI chunk stream for a client that speaks another
+ * format (/v1/messages). Without one, the adapter's output goes out as is.
+ */
+export interface StreamEncoder {
+  contentType: string;
+  push(openAiSse: string): string;
+  /** The provider's stream ended; `failure` is set when it broke off. Returns the closing frames. */
+  end(failure: { status: number; message: string } | null): string;
+}
+
+/** Streams the provider's answer through the adapter (and the encoder, if any) to the client as it arrives. */
+export async function pumpStream(res: ServerResponse, ctx: RequestContext, call: ProviderCall, provider: string, encoder?: StreamEncoder): Promise<void> {
+  const { adapter, upstream } = call;
+  res.writeHead(upstream.statusCode, {
+    // Whatever the provider streams, the adapters emit OpenAI SSE.
+    "content-type": encoder?.contentType ?? "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    // Ask reverse proxies (nginx) not to buffer: events must reach the client as they come.
+    "x-accel-buffering": "no",
+  });
+  res.flushHeaders();
+  ctx.status = upstream.statusCode;
+  let state = adapter.initStreamState({ clientWantsUsage: call.prepared.clientWantsUsage, model: call.model });
+  const decoder = new TextDecoder();
+  const forward = async (output: string, firstContent: boolean) => {
+    if (firstContent && ctx.ttftMs === null) ctx.ttftMs = Math.round(performance.now() - ctx.startedAt);
+    const out = encoder && output ? encoder.push(output) : output;
+    if (out && !res.write(out)) await drained(res);
+  };
+  let failure: AppError | null = null;
+  try {
+    for await (const chunk of upstream.body) {
+      const step = adapter.transformStream(state, decoder.decode(chunk as Buffer, { stream: true }));
+      state = step.state;
+      await forward(step.output, step.firstContent);
+    }
+    const last = adapter.transformStream(state, decoder.decode());
+    const end = adapter.finishStream(last.state);
+    state = end.state;
+    await forward(last.output + end.output, last.firstContent || end.firstContent);
+  } catch (err) {
+    if (!ctx.clientAborted) failure = transportError(err, provider);
+  }
+  ctx.usage = adapter.streamUsage(state);
+  const completed = adapter.streamCompleted(state);
+  if (!ctx.clientAborted && !completed) {
+    // The status line (200) is gone already; the event records what the client got: a broken stream.
+    ctx.status = failure?.status ?? 502;
+    ctx.errorClass = failure?.code === "upstream_timeout" ? "upstream_timeout" : "upstream_stream_interrupted";
+  }
+  if (encoder && !ctx.clientAborted && !res.destroyed) {
+    const tail = encoder.end(
+      completed ? null : { status: failure?.status ?? 502, message: failure?.message ?? `Provider "${provider}" ended the stream before it was complete.` },
+    );
+    if (tail) res.write(tail);
+  }
+  if (!res.destroyed) res.end();
+}
+
+/**
+ * When a successful reply carried no usage (some OpenAI-compatible servers send none),
+ * count it ourselves and mark the event "estimated" rather than recording zero tokens.
+ * Streams without usage get their input estimated; their output is not reassembled here.
+ */
+export async function estimateUsageIfMissing(ctx: RequestContext, body: ChatCompletionRequest, model: ModelEntry, completion: ChatCompletion | null): Promise<void> {
+  if (ctx.usage !== null || ctx.status >= 400 || ctx.clientAborted) return;
+  const providerType = model.provider.type;
+  const inputTokens = await estimateChatInputTokens(body, model.upstreamModel, providerType);
+  const outputText = (completion?.choices ?? []).flatMap((c) => [c.message.content ?? "", ...(c.message.tool_calls ?? []).map((t) => t.function.arguments)]);
+  const outputTokens = outputText.length > 0 ? (await countTextTokens(outputText, model.upstreamModel, providerType)).tokens : 0;
+  ctx.usage = { inputTokens, outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+  ctx.usageSource = "estimated";
+}

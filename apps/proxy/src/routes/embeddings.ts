@@ -1,0 +1,137 @@
+/**
+ * OpenAI `POST /v1/embeddings` to any provider with an embeddings API: auth, model
+ * resolution and limits as for chat, translation through the provider's embeddings
+ * adapter, usage (estimated with the tokenizer when the provider reports none), cost.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { request as undiciRequest, type Dispatcher } from "undici";
+import { z } from "zod";
+import { AppError, ZERO_USAGE } from "@switchyard/contracts";
+import { formatNanoUsd } from "@switchyard/pricing";
+import {
+  EmbeddingRequestError,
+  getEmbeddingAdapter,
+  getProviderAdapter,
+  openAiAdapter,
+  type EmbeddingRequest,
+  type PreparedEmbeddingRequest,
+} from "@switchyard/providers";
+import { countEmbeddingInputTokens } from "@switchyard/tokenizer";
+import { costOf, type RequestContext, type RouteDeps } from "../context";
+import { formatParam } from "../http";
+import { admitRequest, firstHeader, pickModel, transportError, upstreamHttpError } from "./chat-core";
+
+/** OpenAI's CreateEmbeddingRequest: what the gateway relies on; other fields pass through. */
+const embeddingRequestSchema = z.looseObject({
+  model: z.string().min(1, "model is required"),
+  input: z.union([
+    z.string().min(1, "input cannot be an empty string"),
+    z.array(z.string().min(1, "input cannot contain empty strings")).min(1).max(2048),
+    z.array(z.number().int().nonnegative()).min(1),
+    z.array(z.array(z.number().int().nonnegative()).min(1)).min(1).max(2048),
+  ]),
+  encoding_format: z.enum(["float", "base64"]).optional(),
+  dimensions: z.number().int().positive().optional(),
+  user: z.string().optional(),
+});
+
+
+export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, deps: RouteDeps): Promise<void> {
+  ctx.endpoint = "embeddings";
+  const json = await admitRequest(req, ctx, deps);
+  const parsed = embeddingRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const param = issue ? formatParam(issue.path) : null;
+    throw new AppError("invalid_request", `Invalid request: ${param ? `${param}: ` : ""}${issue?.message ?? "invalid body"}`, { param });
+  }
+  const body: EmbeddingRequest = parsed.data;
+  const model = pickModel(ctx, deps, body.model, false);
+  res.setHeader("x-switchyard-provider", model.provider.slug);
+  res.setHeader("x-switchyard-model", model.name);
+
+  const adapter = getEmbeddingAdapter(model.provider.type);
+  if (!adapter) {
+    throw new AppError("invalid_request", `The model '${body.model}' is served by provider "${model.provider.slug}" (${model.provider.type}), which has no embeddings API.`, {
+      param: "model",
+    });
+  }
+  let prepared: PreparedEmbeddingRequest;
+  try {
+    prepared = adapter.prepareEmbeddingRequest(body, {
+      baseUrl: model.provider.baseUrl,
+      apiKey: model.provider.apiKey,
+      upstreamModel: model.upstreamModel,
+      apiVersion: model.provider.apiVersion,
+    });
+  } catch (err) {
+    if (err instanceof EmbeddingRequestError) throw new AppError("invalid_request", err.message, { param: err.param });
+    throw new AppError("upstream_error", `Provider "${model.provider.slug}" is misconfigured: ${(err as Error).message}.`);
+  }
+  if (prepared.droppedParams.length > 0) res.setHeader("x-switchyard-dropped-params", prepared.droppedParams.join(","));
+
+  const controller = new AbortController();
+  ctx.abortUpstream = () => controller.abort();
+  ctx.attempts = 1;
+  const sentAt = performance.now();
+  let upstream: Dispatcher.ResponseData;
+  try {
+    upstream = await undiciRequest(prepared.http.url, {
+      method: prepared.http.method,
+      headers: prepared.http.headers,
+      body: prepared.http.body,
+      signal: controller.signal,
+      dispatcher: deps.dispatcher,
+      headersTimeout: deps.config.upstreamHeadersTimeoutMs,
+      bodyTimeout: deps.config.upstreamBodyTimeoutMs,
+    });
+  } catch (err) {
+    if (ctx.clientAborted) return;
+    const e = transportError(err, model.provider.slug);
+    ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
+    throw e;
+  }
+  deps.metrics.observeUpstreamLatency(model.provider.slug, (performance.now() - sentAt) / 1000);
+
+  if (upstream.statusCode >= 400) {
+    const text = await upstream.body.text().catch(() => "");
+    // Embeddings fail with the provider's usual error envelope: its chat adapter reads it.
+    const info = (getProviderAdapter(model.provider.type) ?? openAiAdapter).classifyError(upstream.statusCode, text);
+    ctx.errorClass = info.errorClass;
+    throw upstreamHttpError(info, model.provider.slug, firstHeader(upstream.headers["retry-after"]));
+  }
+
+  let payload: Buffer;
+  try {
+    payload = Buffer.from(await upstream.body.arrayBuffer());
+  } catch (err) {
+    if (ctx.clientAborted) return;
+    const e = transportError(err, model.provider.slug);
+    ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
+    throw e;
+  }
+  let reply: unknown;
+  try {
+    reply = JSON.parse(payload.toString("utf8"));
+  } catch {
+    throw new AppError("upstream_error", `Provider "${model.provider.slug}" returned an embeddings reply that is not JSON.`);
+  }
+
+  ctx.usage = adapter.extractEmbeddingUsage(reply);
+  let estimated: number | null = null;
+  if (ctx.usage === null) {
+    // No usage from the provider (Gemini): count the input ourselves and say so on the event.
+    estimated = (await countEmbeddingInputTokens(body.input, model.upstreamModel, model.provider.type)).tokens;
+    ctx.usage = { ...ZERO_USAGE, inputTokens: estimated };
+    ctx.usageSource = "estimated";
+  }
+  const translated = adapter.translateEmbeddingResponse(reply, { model: model.name, encodingFormat: prepared.encodingFormat, estimatedInputTokens: estimated });
+  if (translated) payload = Buffer.from(JSON.stringify(translated));
+
+  const cost = costOf(ctx);
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": payload.length };
+  if (cost !== null) headers["x-switchyard-cost-usd"] = formatNanoUsd(cost);
+  ctx.status = upstream.statusCode;
+  res.writeHead(upstream.statusCode, headers);
+  res.end(payload);
+}
