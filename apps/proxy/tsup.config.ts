@@ -1,4 +1,5 @@
 import { defineConfig } from "tsup";
+import { checkExternals } from "@switchyard/build/check-externals";
 
 /**
  * One file, dist/main.js: workspace packages (TypeScript sources) are bundled in; every
@@ -18,6 +19,8 @@ export default defineConfig({
   sourcemap: true,
   splitting: false,
   noExternal: [/^@switchyard\//],
+  // Fails the build when the bundle imports an npm package this app does not depend on.
+  onSuccess: async () => checkExternals(import.meta.dirname),
   // Any bare specifier that is not a workspace package.
   external: [/^(?!@switchyard\/)[^./]/],
 });

@@ -1,4 +1,5 @@
 import { defineConfig } from "tsup";
+import { checkExternals } from "@switchyard/build/check-externals";
 
 // One file to run in production. Workspace packages are TypeScript sources, so they
 // are bundled in; npm dependencies stay external and load from node_modules (the
@@ -12,4 +13,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   noExternal: [/^@switchyard\//],
+  // Fails the build when the bundle imports an npm package this app does not depend on.
+  onSuccess: async () => checkExternals(import.meta.dirname),
 });
