@@ -7,6 +7,7 @@ const config: NextConfig = {
     "@switchyard/contracts",
     "@switchyard/db",
     "@switchyard/pricing",
+    "@switchyard/providers",
   ],
   // Type checking is its own task (`typecheck`, run by CI and turbo); the build only compiles.
   typescript: { ignoreBuildErrors: true },

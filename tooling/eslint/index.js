@@ -17,7 +17,7 @@ export const allowedDeps = {
   cli: ["contracts", "config", "db", "jobs", "pricing"],
   proxy: ["contracts", "config", "db", "providers", "pricing", "tokenizer", "limits", "jobs"],
   worker: ["contracts", "config", "db", "pricing", "limits", "jobs"],
-  dashboard: ["contracts", "config", "db", "pricing", "limits", "jobs"],
+  dashboard: ["contracts", "config", "db", "providers", "pricing", "limits", "jobs"],
   e2e: ["contracts", "config", "db", "jobs", "pricing", "mock-upstream"],
   // test-only fake provider; imports nothing of ours
   "mock-upstream": [],

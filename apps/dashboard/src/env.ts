@@ -35,3 +35,12 @@ export function getEnv(): Env {
   };
   return cached;
 }
+
+/**
+ * The environment "env:NAME" provider key references resolve in, for "Test connection".
+ * The proxy resolves them in its own environment; run beside it (as `pnpm start` does),
+ * the dashboard sees the same variables.
+ */
+export function getSecretEnv(): Readonly<Record<string, string | undefined>> {
+  return process.env;
+}

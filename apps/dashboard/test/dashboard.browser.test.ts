@@ -1,13 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
+import { launchChromium, startDashboard, type Browser, type RunningDashboard } from "./browser";
 import {
   addMembership,
   createKey,
@@ -16,75 +13,15 @@ import {
   insertRollups,
 } from "./fixtures";
 
-const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const nextBin = path.join(appDir, "node_modules/next/dist/bin/next");
 const EMAIL = "dana@acme.test";
 const PASSWORD = "a long enough password";
 const HOUR = 3_600_000;
 
 let prisma: PrismaClient;
-let server: ChildProcess | undefined;
-let serverLog = "";
-let context: BrowserContext;
+let dashboard: RunningDashboard | undefined;
+let browser: Browser | undefined;
 let page: Page;
 let baseUrl = "";
-let userDataDir = "";
-
-function newestMtime(entry: string): number {
-  const stat = statSync(entry);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(
-    stat.mtimeMs,
-    ...readdirSync(entry).map((name) => newestMtime(path.join(entry, name))),
-  );
-}
-
-/** Builds unless .next is newer than every source file (a stale build would test old code). */
-function ensureBuilt() {
-  const buildId = path.join(appDir, ".next/BUILD_ID");
-  const inputs = ["src", "next.config.ts", "postcss.config.mjs", "package.json"].map((p) =>
-    path.join(appDir, p),
-  );
-  if (existsSync(buildId) && statSync(buildId).mtimeMs > Math.max(...inputs.map(newestMtime)))
-    return;
-  const result = spawnSync(process.execPath, [nextBin, "build"], {
-    cwd: appDir,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
-    encoding: "utf8",
-  });
-  if (result.status !== 0)
-    throw new Error(`next build failed:\n${result.stdout}\n${result.stderr}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-async function waitForServer(url: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server?.exitCode !== null) throw new Error(`dashboard exited early:\n${serverLog}`);
-    try {
-      const res = await fetch(url, { redirect: "manual" });
-      if (res.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`dashboard did not start in ${timeoutMs} ms:\n${serverLog}`);
-}
 
 async function seed(db: PrismaClient) {
   const now = Date.now();
@@ -175,55 +112,23 @@ beforeAll(async () => {
   await truncateAll(prisma);
   await seed(prisma);
 
-  ensureBuilt();
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    NODE_ENV: "production",
-    NEXT_TELEMETRY_DISABLED: "1",
     DATABASE_URL: databaseUrl,
     SWITCHYARD_ENCRYPTION_KEY: "ab".repeat(32),
-    DASHBOARD_PORT: String(port),
   };
   // Exercise the defaults: secret derived from the encryption key, URL from the port.
   delete env.BETTER_AUTH_SECRET;
   delete env.BETTER_AUTH_URL;
-  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: appDir,
-    env,
-    detached: true,
-  });
-  child.stdout?.on("data", (chunk: Buffer) => (serverLog += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (serverLog += chunk.toString()));
-  server = child;
-  await waitForServer(`${baseUrl}/sign-in`, 60_000);
-
-  userDataDir = mkdtempSync(path.join(tmpdir(), "switchyard-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-    viewport: { width: 1360, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  dashboard = await startDashboard(env);
+  baseUrl = dashboard.baseUrl;
+  browser = await launchChromium();
+  page = browser.page;
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (server?.pid && server.exitCode === null) {
-    const exited = new Promise((r) => server?.once("exit", r));
-    process.kill(-server.pid, "SIGTERM");
-    await exited;
-  }
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
+  await dashboard?.stop();
   await prisma?.$disconnect();
 });
 

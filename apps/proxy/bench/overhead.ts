@@ -92,7 +92,9 @@ async function main(): Promise<void> {
   await truncateAll(prisma);
   const org = await prisma.organization.create({ data: { slug: "bench", name: "Bench" } });
   const team = await prisma.team.create({ data: { orgId: org.id, slug: "bench", name: "Bench" } });
-  const provider = await prisma.providerCredential.create({ data: { slug: "mock", type: "openai", baseUrl: mock.url, apiKeyRef: "env:BENCH_PROVIDER_KEY" } });
+  const provider = await prisma.providerCredential.create({
+    data: { slug: "mock", type: "openai", baseUrl: mock.url, keys: { create: { label: "default", apiKeyRef: "env:BENCH_PROVIDER_KEY" } } },
+  });
   await prisma.model.create({ data: { name: "gpt-4o-mini", providerId: provider.id, upstreamModel: "gpt-4o-mini" } });
   const key = generateVirtualKey();
   await prisma.virtualKey.create({ data: { orgId: org.id, teamId: team.id, name: "bench", keyHash: key.hash, prefix: key.prefix } });

@@ -24,14 +24,39 @@ export interface KeyEntry {
   revokedAt: number | null;
 }
 
+/** One usable account key of a provider, resolved (env) or decrypted: held in clear, never logged. */
+export interface ProviderKeyEntry {
+  id: string;
+  label: string;
+  apiKey: string;
+}
+
 export interface ProviderEntry {
   id: string;
   slug: string;
   type: string;
   baseUrl: string | null;
   apiVersion: string | null;
-  /** The provider key in clear, null when none is configured or it cannot be resolved. */
-  apiKey: string | null;
+  /**
+   * The enabled keys that resolved, ordered by label. Empty: the provider gets no
+   * credential (local servers without auth), as does a key that cannot be resolved.
+   */
+  keys: readonly ProviderKeyEntry[];
+  /** Round-robin position over `keys`; the only mutable field of a snapshot (per process). */
+  nextKey: number;
+}
+
+/**
+ * The key for one upstream request: the provider's keys in turn, so load spreads over
+ * the accounts. Failing over to another key on 401/429 belongs to the retry/failover
+ * logic (a later issue), which will call this again for its next attempt.
+ */
+export function pickProviderKey(provider: ProviderEntry): ProviderKeyEntry | null {
+  const n = provider.keys.length;
+  if (n === 0) return null;
+  const key = provider.keys[provider.nextKey % n]!;
+  provider.nextKey = (provider.nextKey + 1) % n;
+  return key;
 }
 
 export interface ModelEntry {
@@ -124,7 +149,9 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
         revokedAt: true,
       },
     }),
-    prisma.providerCredential.findMany(),
+    prisma.providerCredential.findMany({
+      include: { keys: { where: { disabledAt: null }, orderBy: [{ label: "asc" }, { id: "asc" }] } },
+    }),
     prisma.model.findMany(),
     prisma.route.findMany(),
   ]);
@@ -148,21 +175,25 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
 
   const providersById = new Map<string, ProviderEntry>();
   for (const p of providers) {
-    let apiKey: string | null = null;
-    if (p.apiKeyRef) {
-      apiKey = resolveSecretRef(p.apiKeyRef, opts.secretEnv) ?? null;
-      // Once per process and provider, not at every periodic reload.
-      if (apiKey === null && !warnedMissingRefs.has(p.slug)) {
-        warnedMissingRefs.add(p.slug);
-        opts.logger.warn({ provider: p.slug, ref: p.apiKeyRef }, "provider key reference is not set in the environment");
+    const resolved: ProviderKeyEntry[] = [];
+    for (const k of p.keys) {
+      let apiKey: string | null = null;
+      if (k.apiKeyRef) {
+        apiKey = resolveSecretRef(k.apiKeyRef, opts.secretEnv) ?? null;
+        // Once per process and key, not at every periodic reload.
+        if (apiKey === null && !warnedMissingRefs.has(k.id)) {
+          warnedMissingRefs.add(k.id);
+          opts.logger.warn({ provider: p.slug, key: k.label, ref: k.apiKeyRef }, "provider key reference is not set in the environment");
+        }
+      } else if (k.apiKeyEncrypted) {
+        try {
+          apiKey = decryptSecret(k.apiKeyEncrypted, encKey);
+        } catch {
+          // A wrong SWITCHYARD_ENCRYPTION_KEY: this key is left out of the rotation.
+          opts.logger.error({ provider: p.slug, key: k.label }, "cannot decrypt provider key (is SWITCHYARD_ENCRYPTION_KEY the one it was written with?)");
+        }
       }
-    } else if (p.apiKeyEncrypted) {
-      try {
-        apiKey = decryptSecret(p.apiKeyEncrypted, encKey);
-      } catch {
-        // A wrong SWITCHYARD_ENCRYPTION_KEY; requests to this provider will fail upstream.
-        opts.logger.error({ provider: p.slug }, "cannot decrypt provider key (is SWITCHYARD_ENCRYPTION_KEY the one it was written with?)");
-      }
+      if (apiKey !== null && apiKey !== "") resolved.push({ id: k.id, label: k.label, apiKey });
     }
     const adapter = getProviderAdapter(p.type);
     providersById.set(p.id, {
@@ -171,7 +202,8 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
       type: p.type,
       baseUrl: p.baseUrl ?? adapter?.defaultBaseUrl ?? null,
       apiVersion: p.apiVersion,
-      apiKey,
+      keys: resolved,
+      nextKey: 0,
     });
   }
 

@@ -51,14 +51,19 @@ export async function setupHarness(): Promise<Harness> {
   const org = await prisma.organization.create({ data: { slug: "acme", name: "Acme" } });
   const team = await prisma.team.create({ data: { orgId: org.id, slug: "search", name: "Search" } });
   const openai = await prisma.providerCredential.create({
-    data: { slug: "openai-main", type: "openai", baseUrl: mock.url, apiKeyRef: "env:MOCK_OPENAI_KEY" },
+    data: { slug: "openai-main", type: "openai", baseUrl: mock.url, keys: { create: { label: "default", apiKeyRef: "env:MOCK_OPENAI_KEY" } } },
   });
   const enc = await prisma.providerCredential.create({
-    data: { slug: "openai-enc", type: "openai-compatible", baseUrl: mock.url, apiKeyEncrypted: encryptSecret(ENC_PROVIDER_KEY, decodeEncryptionKey(ENCRYPTION_KEY)) },
+    data: {
+      slug: "openai-enc",
+      type: "openai-compatible",
+      baseUrl: mock.url,
+      keys: { create: { label: "default", apiKeyEncrypted: encryptSecret(ENC_PROVIDER_KEY, decodeEncryptionKey(ENCRYPTION_KEY)) } },
+    },
   });
   // A provider nobody listens for: connection refused.
   const dead = await prisma.providerCredential.create({
-    data: { slug: "dead-provider", type: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeyRef: "env:MOCK_OPENAI_KEY" },
+    data: { slug: "dead-provider", type: "openai", baseUrl: "http://127.0.0.1:9/v1", keys: { create: { label: "default", apiKeyRef: "env:MOCK_OPENAI_KEY" } } },
   });
   await prisma.model.createMany({
     data: [

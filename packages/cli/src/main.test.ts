@@ -301,8 +301,8 @@ describe("switchyard CLI", () => {
       data: {
         slug: "dash-openai",
         type: "openai",
-        apiKeyRef: "env:X",
         source: ConfigSource.DASHBOARD,
+        keys: { create: { label: "default", apiKeyRef: "env:X", source: ConfigSource.DASHBOARD } },
       },
     });
     await prisma.model.create({
@@ -341,6 +341,7 @@ routes:
     const first = await ok(["config", "apply", file]);
     expect(first).toMatchObject({
       providers: { created: 2, updated: 0, deleted: 0, unchanged: 0 },
+      providerKeys: { created: 2, updated: 0, deleted: 0, unchanged: 0 },
       models: { created: 2, updated: 0, deleted: 0, unchanged: 0 },
       routes: { created: 1, updated: 0, deleted: 0, unchanged: 0 },
       published: true,
@@ -349,20 +350,31 @@ routes:
     const second = await ok(["config", "apply", file]);
     expect(second).toMatchObject({
       providers: { created: 0, updated: 0, deleted: 0, unchanged: 2 },
+      providerKeys: { created: 0, updated: 0, deleted: 0, unchanged: 2 },
       models: { created: 0, updated: 0, deleted: 0, unchanged: 2 },
       routes: { created: 0, updated: 0, deleted: 0, unchanged: 1 },
     });
 
-    const local = await prisma.providerCredential.findUniqueOrThrow({ where: { slug: "local" } });
+    const local = await prisma.providerCredential.findUniqueOrThrow({
+      where: { slug: "local" },
+      include: { keys: true },
+    });
     expect(local.source).toBe("CONFIG_FILE");
-    expect(local.apiKeyEncrypted).not.toContain("local-secret");
-    expect(decryptSecret(local.apiKeyEncrypted!, decodeEncryptionKey(ENC_KEY))).toBe(
+    expect(local.keys).toHaveLength(1);
+    const localKey = local.keys[0]!;
+    expect(localKey).toMatchObject({ label: "default", source: "CONFIG_FILE", last4: "-123", apiKeyRef: null });
+    expect(localKey.apiKeyEncrypted).not.toContain("local-secret");
+    expect(decryptSecret(localKey.apiKeyEncrypted!, decodeEncryptionKey(ENC_KEY))).toBe(
       "local-secret-123",
     );
     expect(
-      (await prisma.providerCredential.findUniqueOrThrow({ where: { slug: "openai-main" } }))
-        .apiKeyRef,
-    ).toBe("env:OPENAI_API_KEY");
+      (
+        await prisma.providerCredential.findUniqueOrThrow({
+          where: { slug: "openai-main" },
+          include: { keys: true },
+        })
+      ).keys.map((k) => [k.label, k.apiKeyRef, k.apiKeyEncrypted, k.last4]),
+    ).toEqual([["default", "env:OPENAI_API_KEY", null, null]]);
     const mini = await prisma.model.findUniqueOrThrow({ where: { name: "gpt-4o-mini" } });
     expect(mini).toMatchObject({
       upstreamModel: "gpt-4o-mini",
@@ -386,10 +398,12 @@ routes:
     const third = await ok(["config", "apply", writeConfig("v2.yaml", v2)]);
     expect(third).toMatchObject({
       providers: { created: 0, updated: 0, deleted: 1, unchanged: 1 },
+      providerKeys: { created: 0, updated: 0, deleted: 0, unchanged: 1 },
       models: { created: 0, updated: 1, deleted: 1, unchanged: 0 },
       routes: { created: 0, updated: 1, deleted: 0, unchanged: 0 },
     });
     expect(await prisma.providerCredential.findUnique({ where: { slug: "local" } })).toBeNull();
+    expect(await prisma.providerKey.count({ where: { providerId: local.id } })).toBe(0);
     expect(
       await prisma.providerCredential.findUnique({ where: { slug: "dash-openai" } }),
     ).not.toBeNull();
@@ -412,6 +426,99 @@ routes:
     expect(clash.json.error?.message).toMatch(
       /route "dash-route" already exists and was created in the dashboard/,
     );
+  }, 90_000);
+
+  it("config apply keeps several keys per provider by label: idempotent, rotated, deleted, dashboard keys untouched", async () => {
+    const keysFile = (keys: string) =>
+      writeConfig(
+        "keys.yaml",
+        `providers:\n  - id: multi\n    type: openai\n    apiKeys:\n${keys}`,
+      );
+    const v1 = keysFile(
+      [
+        `      - { label: acct-a, apiKey: "env:ACCT_A_KEY" }`,
+        `      - { label: acct-b, apiKey: "sk-acct-b-secret-1111" }`,
+        `      - { label: acct-c, apiKey: "sk-acct-c-secret-2222" }`,
+        "",
+      ].join("\n"),
+    );
+    expect(await ok(["config", "apply", v1])).toMatchObject({
+      providers: { created: 1 },
+      providerKeys: { created: 3, updated: 0, deleted: 0, unchanged: 0 },
+    });
+    const provider = await prisma.providerCredential.findUniqueOrThrow({ where: { slug: "multi" } });
+    // A key added in the dashboard beside the file's keys.
+    await prisma.providerKey.create({
+      data: { providerId: provider.id, label: "dash-extra", apiKeyRef: "env:DASH", source: ConfigSource.DASHBOARD },
+    });
+    const cipherB = (await prisma.providerKey.findUniqueOrThrow({
+      where: { providerId_label: { providerId: provider.id, label: "acct-b" } },
+    })).apiKeyEncrypted;
+
+    // Re-applying the same file changes nothing, not even the ciphertexts.
+    expect(await ok(["config", "apply", v1])).toMatchObject({
+      providerKeys: { created: 0, updated: 0, deleted: 0, unchanged: 3 },
+    });
+    const keyB = await prisma.providerKey.findUniqueOrThrow({
+      where: { providerId_label: { providerId: provider.id, label: "acct-b" } },
+    });
+    expect(keyB.apiKeyEncrypted).toBe(cipherB);
+    expect(keyB.rotatedAt).toBeNull();
+
+    // acct-b's secret changes, acct-c leaves the file, acct-d arrives.
+    const v2 = keysFile(
+      [
+        `      - { label: acct-a, apiKey: "env:ACCT_A_KEY" }`,
+        `      - { label: acct-b, apiKey: "sk-acct-b-secret-3333" }`,
+        `      - { label: acct-d, apiKey: "env:ACCT_D_KEY" }`,
+        "",
+      ].join("\n"),
+    );
+    expect(await ok(["config", "apply", v2])).toMatchObject({
+      providers: { unchanged: 1 },
+      providerKeys: { created: 1, updated: 1, deleted: 1, unchanged: 1 },
+    });
+    const keys = await prisma.providerKey.findMany({ where: { providerId: provider.id }, orderBy: { label: "asc" } });
+    expect(keys.map((k) => [k.label, k.source, k.last4])).toEqual([
+      ["acct-a", "CONFIG_FILE", null],
+      ["acct-b", "CONFIG_FILE", "3333"],
+      ["acct-d", "CONFIG_FILE", null],
+      ["dash-extra", "DASHBOARD", null],
+    ]);
+    const rotated = keys.find((k) => k.label === "acct-b")!;
+    expect(decryptSecret(rotated.apiKeyEncrypted!, decodeEncryptionKey(ENC_KEY))).toBe("sk-acct-b-secret-3333");
+    expect(rotated.rotatedAt).not.toBeNull();
+
+    // Back to a single apiKey: it is the "default" key, the others leave.
+    const v3 = writeConfig("keys3.yaml", `providers:\n  - { id: multi, type: openai, apiKey: "env:ONE_KEY" }\n`);
+    expect(await ok(["config", "apply", v3])).toMatchObject({
+      providerKeys: { created: 1, updated: 0, deleted: 3, unchanged: 0 },
+    });
+    expect(
+      (await prisma.providerKey.findMany({ where: { providerId: provider.id }, orderBy: { label: "asc" } })).map((k) => k.label),
+    ).toEqual(["dash-extra", "default"]);
+
+    // A file key may not take over a dashboard key's label.
+    const clash = await run([
+      "config",
+      "apply",
+      keysFile(`      - { label: dash-extra, apiKey: "env:X" }\n`),
+    ]);
+    expect(clash.code).toBe(1);
+    expect(clash.json.error?.message).toMatch(/provider key "multi\/dash-extra" already exists and was created in the dashboard/);
+
+    // Both apiKey and apiKeys: refused with the field and line.
+    const both = await run([
+      "config",
+      "apply",
+      writeConfig(
+        "both.yaml",
+        `providers:\n  - id: multi\n    type: openai\n    apiKey: "env:K"\n    apiKeys:\n      - { label: a, apiKey: "env:A" }\n`,
+      ),
+    ]);
+    expect(both.code).toBe(1);
+    expect(both.json.error?.message).toMatch(/both\.yaml:6:\d+: providers\[0\]\.apiKeys: give either apiKey or apiKeys, not both/);
+    await prisma.providerCredential.delete({ where: { id: provider.id } });
   }, 90_000);
 
   it("config apply rejects a malformed file naming the field and line, and a literal key without SWITCHYARD_ENCRYPTION_KEY", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { switchyardConfigSchema } from "./config-file";
+import { configProviderKeys, switchyardConfigSchema } from "./config-file";
 
 describe("switchyard.yaml schema", () => {
   it("accepts the documented example and keeps prices as exact strings", () => {
@@ -15,5 +15,24 @@ describe("switchyard.yaml schema", () => {
     const r = switchyardConfigSchema.safeParse({ models: [{ name: "x", provider: "nope" }] });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path).toEqual(["models", 0, "provider"]);
+  });
+});
+
+describe("provider keys in switchyard.yaml", () => {
+  const provider = (extra: Record<string, unknown>) => ({ providers: [{ id: "p", type: "openai", ...extra }] });
+  it("reads apiKey as one key labelled default and apiKeys as several", () => {
+    const one = switchyardConfigSchema.parse(provider({ apiKey: "env:K" }));
+    expect(configProviderKeys(one.providers[0]!)).toEqual([{ label: "default", apiKey: "env:K" }]);
+    const many = switchyardConfigSchema.parse(provider({ apiKeys: [{ label: "acct-a", apiKey: "env:A" }, { label: "acct-b", apiKey: "sk-lit" }] }));
+    expect(configProviderKeys(many.providers[0]!).map((k) => k.label)).toEqual(["acct-a", "acct-b"]);
+    expect(configProviderKeys(switchyardConfigSchema.parse(provider({})).providers[0]!)).toEqual([]);
+  });
+  it("rejects apiKey together with apiKeys, duplicate labels and an empty list, naming the field", () => {
+    const both = switchyardConfigSchema.safeParse(provider({ apiKey: "env:K", apiKeys: [{ label: "a", apiKey: "env:A" }] }));
+    expect(both.error?.issues.map((i) => [i.path, i.message])).toEqual([[["providers", 0, "apiKeys"], "give either apiKey or apiKeys, not both"]]);
+    const dup = switchyardConfigSchema.safeParse(provider({ apiKeys: [{ label: "a", apiKey: "env:A" }, { label: "a", apiKey: "env:B" }] }));
+    expect(dup.error?.issues.map((i) => i.path)).toEqual([["providers", 0, "apiKeys", 1, "label"]]);
+    expect(switchyardConfigSchema.safeParse(provider({ apiKeys: [] })).success).toBe(false);
+    expect(switchyardConfigSchema.safeParse(provider({ apiKeys: [{ label: "bad label", apiKey: "x" }] })).success).toBe(false);
   });
 });

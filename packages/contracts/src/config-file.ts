@@ -35,24 +35,65 @@ export const modelCapabilitiesSchema = z.strictObject({
 });
 export type ModelCapabilities = z.infer<typeof modelCapabilitiesSchema>;
 
-const slug = z
+/** Provider ids (slugs) and model provider references. */
+export const providerSlugSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be lowercase letters, digits, '.', '_' or '-' (max 63)");
 
-export const configProviderSchema = z.strictObject({
-  id: slug,
-  type: z.enum(providerTypes),
-  baseUrl: z.url({ message: "must be an absolute http(s) URL" }).optional(),
-  /** "env:NAME" reads the proxy's environment at load time; a literal is stored encrypted. */
-  apiKey: z.string().min(1).optional(),
-  /** Azure: api-version query parameter. */
-  apiVersion: z.string().optional(),
+/** The label the single `apiKey` of a provider gets (and a key made without one). */
+export const DEFAULT_PROVIDER_KEY_LABEL = "default";
+
+export const providerKeyLabelSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be letters, digits, '.', '_' or '-' (max 63)");
+
+/** One account's key: "env:NAME" reads the proxy's environment; a literal is stored encrypted. */
+export const configProviderKeySchema = z.strictObject({
+  label: providerKeyLabelSchema,
+  apiKey: z.string().min(1),
 });
+export type ConfigProviderKey = z.infer<typeof configProviderKeySchema>;
+
+export const configProviderSchema = z
+  .strictObject({
+    id: providerSlugSchema,
+    type: z.enum(providerTypes),
+    baseUrl: z.url({ message: "must be an absolute http(s) URL" }).optional(),
+    /** One key, labelled "default". "env:NAME" reads the proxy's environment at load time; a literal is stored encrypted. */
+    apiKey: z.string().min(1).optional(),
+    /** Several keys (accounts), used in turn by the proxy. Not together with `apiKey`. */
+    apiKeys: z.array(configProviderKeySchema).min(1, "list at least one key, or leave apiKeys out").optional(),
+    /** Azure: api-version query parameter. */
+    apiVersion: z.string().optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.apiKey !== undefined && p.apiKeys !== undefined)
+      ctx.addIssue({ code: "custom", path: ["apiKeys"], message: "give either apiKey or apiKeys, not both" });
+    const labels = new Set<string>();
+    p.apiKeys?.forEach((k, i) => {
+      if (labels.has(k.label)) ctx.addIssue({ code: "custom", path: ["apiKeys", i, "label"], message: `duplicate key label "${k.label}"` });
+      labels.add(k.label);
+    });
+  });
 export type ConfigProvider = z.infer<typeof configProviderSchema>;
+
+/**
+ * What may be shown of a provider key: its last 4 characters. Keys shorter than 8
+ * characters show nothing (4 characters would be half of them).
+ */
+export function providerKeyLast4(clearKey: string): string | null {
+  return clearKey.length >= 8 ? clearKey.slice(-4) : null;
+}
+
+/** A provider's keys as declared: `apiKeys`, or `apiKey` as the one key labelled "default". */
+export function configProviderKeys(p: ConfigProvider): ConfigProviderKey[] {
+  if (p.apiKeys) return p.apiKeys;
+  return p.apiKey === undefined ? [] : [{ label: DEFAULT_PROVIDER_KEY_LABEL, apiKey: p.apiKey }];
+}
 
 export const configModelSchema = z.strictObject({
   name: z.string().min(1).max(128),
-  provider: slug,
+  provider: providerSlugSchema,
   upstreamModel: z.string().min(1).optional(),
   pricing: modelPricingSchema.optional(),
   ...modelCapabilitiesSchema.shape,

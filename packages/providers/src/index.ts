@@ -11,6 +11,7 @@ export * from "./types";
 export * from "./sse";
 export * from "./errors";
 export * from "./embeddings";
+export * from "./connection-check";
 export * as inboundAnthropic from "./inbound/anthropic";
 export * as openai from "./openai";
 export { openAiAdapter, openAiCompatibleAdapter, OPENAI_DEFAULT_BASE_URL } from "./openai";

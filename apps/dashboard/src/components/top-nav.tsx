@@ -8,6 +8,7 @@ const LINKS = [
   { href: "/", label: "Overview" },
   { href: "/requests", label: "Requests" },
   { href: "/keys", label: "Keys" },
+  { href: "/providers", label: "Providers" },
 ] as const;
 
 export function TopNav({ orgName, email }: { orgName: string; email: string }) {

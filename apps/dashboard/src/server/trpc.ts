@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z } from "zod";
 import type { PrismaClient, Role } from "@switchyard/db";
+import { defaultServices, type ServerServices } from "./services";
 
 export interface SessionUser {
   id: string;
@@ -19,6 +20,7 @@ export interface Context {
   db: PrismaClient;
   user: SessionUser | null;
   memberships: MembershipInfo[];
+  services: ServerServices;
 }
 
 /**
@@ -28,13 +30,14 @@ export interface Context {
 export async function createContextForUser(
   db: PrismaClient,
   user: SessionUser | null,
+  services: ServerServices = defaultServices,
 ): Promise<Context> {
-  if (!user) return { db, user: null, memberships: [] };
+  if (!user) return { db, user: null, memberships: [], services };
   const memberships = await db.membership.findMany({
     where: { userId: user.id },
     select: { orgId: true, teamId: true, role: true },
   });
-  return { db, user, memberships };
+  return { db, user, memberships, services };
 }
 
 const t = initTRPC.context<Context>().create({
@@ -55,6 +58,32 @@ export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
 
 /** Roles that see every team of their organisation when held org-wide (teamId null). */
 const ORG_WIDE_ROLES: readonly Role[] = ["ORG_OWNER", "ORG_ADMIN"];
+
+/** The organisations where the user is owner or admin org-wide (teamId null). */
+export function adminOrgIdsOf(memberships: readonly MembershipInfo[]): string[] {
+  return [
+    ...new Set(
+      memberships
+        .filter((m) => m.teamId === null && ORG_WIDE_ROLES.includes(m.role))
+        .map((m) => m.orgId),
+    ),
+  ];
+}
+
+/**
+ * Organisation administration (provider credentials, …): owners and admins only.
+ * `ctx.adminOrgIds` lists the organisations the user administers; handlers must
+ * still check that what they touch belongs to one of them.
+ */
+export const orgAdminProcedure = protectedProcedure.use(({ ctx, next }) => {
+  const adminOrgIds = adminOrgIdsOf(ctx.memberships);
+  if (adminOrgIds.length === 0)
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: "Only organisation owners and admins can do this.",
+    });
+  return next({ ctx: { ...ctx, adminOrgIds } });
+});
 
 export interface VisibleTeam {
   id: string;

@@ -12,7 +12,7 @@ import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, typ
 import { authenticate, isModelAllowed, parseTagsHeader } from "../auth";
 import type { RequestContext, RouteDeps } from "../context";
 import { ProviderHttpError, readBodyLimited } from "../http";
-import { resolveModel, type ModelEntry } from "../snapshot";
+import { pickProviderKey, resolveModel, type ModelEntry } from "../snapshot";
 
 export const firstHeader = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -120,7 +120,7 @@ export async function callProvider(
   try {
     prepared = adapter.prepareChatRequest(body, {
       baseUrl: model.provider.baseUrl,
-      apiKey: model.provider.apiKey,
+      apiKey: pickProviderKey(model.provider)?.apiKey ?? null,
       upstreamModel: model.upstreamModel,
       apiVersion: model.provider.apiVersion,
     });

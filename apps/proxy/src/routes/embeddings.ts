@@ -20,6 +20,7 @@ import { countEmbeddingInputTokens } from "@switchyard/tokenizer";
 import { costOf, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
 import { admitRequest, firstHeader, pickModel, transportError, upstreamHttpError } from "./chat-core";
+import { pickProviderKey } from "../snapshot";
 
 /** OpenAI's CreateEmbeddingRequest: what the gateway relies on; other fields pass through. */
 const embeddingRequestSchema = z.looseObject({
@@ -60,7 +61,7 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
   try {
     prepared = adapter.prepareEmbeddingRequest(body, {
       baseUrl: model.provider.baseUrl,
-      apiKey: model.provider.apiKey,
+      apiKey: pickProviderKey(model.provider)?.apiKey ?? null,
       upstreamModel: model.upstreamModel,
       apiVersion: model.provider.apiVersion,
     });

@@ -65,7 +65,7 @@ beforeAll(async () => {
   });
   geminiUrl = await startFakeGemini();
   const provider = await c.prisma.providerCredential.create({
-    data: { slug: "gemini-main", type: "gemini", baseUrl: geminiUrl, apiKeyRef: "env:CONFORMANCE_UPSTREAM_KEY" },
+    data: { slug: "gemini-main", type: "gemini", baseUrl: geminiUrl, keys: { create: { label: "default", apiKeyRef: "env:CONFORMANCE_UPSTREAM_KEY" } } },
   });
   await c.prisma.model.create({
     data: {

@@ -81,7 +81,7 @@ export async function setupConformance(opts: ConformanceOptions): Promise<Confor
       type: opts.providerType,
       baseUrl: opts.baseUrl ? opts.baseUrl(mock.url) : mock.url,
       apiVersion: opts.apiVersion ?? null,
-      apiKeyRef: "env:CONFORMANCE_UPSTREAM_KEY",
+      keys: { create: { label: "default", apiKeyRef: "env:CONFORMANCE_UPSTREAM_KEY" } },
     },
   });
   await prisma.model.createMany({

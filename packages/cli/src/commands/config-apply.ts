@@ -7,7 +7,13 @@ import {
   type PrismaClient,
 } from "@switchyard/db";
 import { loadConfigFile } from "@switchyard/config";
-import type { ConfigModel, SwitchyardConfig } from "@switchyard/contracts";
+import {
+  configProviderKeys,
+  providerKeyLast4,
+  type ConfigModel,
+  type ConfigProviderKey,
+  type SwitchyardConfig,
+} from "@switchyard/contracts";
 import type { CommandContext, CommandResult } from "../context";
 import { CliError } from "../errors";
 import { publishConfigChanged } from "../notify";
@@ -20,6 +26,8 @@ export interface ChangeCounts {
 }
 export interface ApplySummary {
   providers: ChangeCounts;
+  /** Keys of the file's providers (keys of deleted providers go with them, uncounted). */
+  providerKeys: ChangeCounts;
   models: ChangeCounts;
   routes: ChangeCounts;
 }
@@ -55,24 +63,99 @@ function conflict(kind: string, name: string): CliError {
   );
 }
 
+type Tx = Prisma.TransactionClient;
+
+/** Upserts one provider's keys by label and deletes the file's keys it no longer lists. */
+async function applyProviderKeys(
+  tx: Tx,
+  slug: string,
+  providerId: string,
+  declared: ConfigProviderKey[],
+  needKey: (provider: string) => Buffer,
+  counts: ChangeCounts,
+): Promise<void> {
+  const existing = new Map(
+    (await tx.providerKey.findMany({ where: { providerId } })).map((k) => [k.label, k]),
+  );
+  for (const k of declared) {
+    const isRef = k.apiKey.startsWith("env:");
+    const have = existing.get(k.label);
+    if (have && have.source !== ConfigSource.CONFIG_FILE)
+      throw conflict("provider key", `${slug}/${k.label}`);
+    // Ciphertexts differ on every encryption (random IV): compare the clear secret.
+    let same: boolean;
+    if (!have) same = false;
+    else if (isRef) same = have.apiKeyRef === k.apiKey;
+    else {
+      try {
+        same =
+          have.apiKeyEncrypted !== null &&
+          decryptSecret(have.apiKeyEncrypted, needKey(slug)) === k.apiKey;
+      } catch (err) {
+        if (err instanceof CliError) throw err;
+        same = false; // encrypted with another key: re-encrypt with the current one
+      }
+    }
+    if (same) {
+      counts.unchanged++;
+      continue;
+    }
+    const secret = isRef
+      ? { apiKeyRef: k.apiKey, apiKeyEncrypted: null, last4: null }
+      : {
+          apiKeyRef: null,
+          apiKeyEncrypted: encryptSecret(k.apiKey, needKey(slug)),
+          last4: providerKeyLast4(k.apiKey),
+        };
+    if (!have) {
+      await tx.providerKey.create({
+        data: { providerId, label: k.label, ...secret, source: ConfigSource.CONFIG_FILE },
+      });
+      counts.created++;
+    } else {
+      await tx.providerKey.update({
+        where: { id: have.id },
+        data: { ...secret, rotatedAt: new Date() },
+      });
+      counts.updated++;
+    }
+  }
+  counts.deleted += (
+    await tx.providerKey.deleteMany({
+      where: {
+        providerId,
+        source: ConfigSource.CONFIG_FILE,
+        label: { notIn: declared.map((k) => k.label) },
+      },
+    })
+  ).count;
+}
+
 /**
  * Makes the database match the file, in one transaction. Only CONFIG_FILE entries
  * are touched: those in the file are created or updated, those no longer in it are
  * deleted (config as code: the file is the source of truth for what it owns).
  * DASHBOARD entries are never modified; a name clash with one is an error.
- * A literal apiKey is stored AES-256-GCM encrypted; an "env:NAME" one as a reference.
+ * Provider keys are matched by (provider, label): a literal apiKey is stored AES-256-GCM
+ * encrypted, an "env:NAME" one as a reference; keys the file no longer lists are
+ * deleted, keys added in the dashboard are left alone.
  */
 export async function applyConfig(
   prisma: PrismaClient,
   cfg: SwitchyardConfig,
   encryptionKeyText: string | undefined,
 ): Promise<ApplySummary> {
-  const summary: ApplySummary = { providers: zero(), models: zero(), routes: zero() };
+  const summary: ApplySummary = {
+    providers: zero(),
+    providerKeys: zero(),
+    models: zero(),
+    routes: zero(),
+  };
   let encKey: Buffer | undefined;
   const needKey = (provider: string): Buffer => {
     if (!encryptionKeyText)
       throw new CliError(
-        `SWITCHYARD_ENCRYPTION_KEY is not set: it is needed to store the literal apiKey of provider "${provider}" encrypted (or use apiKey: "env:NAME")`,
+        `SWITCHYARD_ENCRYPTION_KEY is not set: it is needed to store the literal apiKey of provider "${provider}" encrypted (or use "env:NAME")`,
       );
     encKey ??= decodeEncryptionKey(encryptionKeyText);
     return encKey;
@@ -80,69 +163,40 @@ export async function applyConfig(
 
   await prisma.$transaction(
     async (tx) => {
-      // Providers.
+      // Providers (the connection) and their keys (one per account).
       const providerIds = new Map<string, string>();
       for (const p of cfg.providers) {
-        const isRef = p.apiKey?.startsWith("env:") ?? false;
-        const literal = p.apiKey !== undefined && !isRef ? p.apiKey : null;
         const want = {
           type: p.type,
           baseUrl: p.baseUrl ?? null,
           apiVersion: p.apiVersion ?? null,
-          apiKeyRef: isRef ? p.apiKey! : null,
         };
         const existing = await tx.providerCredential.findUnique({ where: { slug: p.id } });
         if (existing && existing.source !== ConfigSource.CONFIG_FILE)
           throw conflict("provider", p.id);
+        let providerId: string;
         if (!existing) {
-          const row = await tx.providerCredential.create({
-            data: {
-              slug: p.id,
-              ...want,
-              apiKeyEncrypted: literal === null ? null : encryptSecret(literal, needKey(p.id)),
-              source: ConfigSource.CONFIG_FILE,
-            },
-          });
-          providerIds.set(p.id, row.id);
+          providerId = (
+            await tx.providerCredential.create({
+              data: { slug: p.id, ...want, source: ConfigSource.CONFIG_FILE },
+            })
+          ).id;
           summary.providers.created++;
-          continue;
-        }
-        providerIds.set(p.id, existing.id);
-        // Ciphertexts differ on every encryption (random IV): compare the clear secret.
-        let secretSame: boolean;
-        if (literal === null) secretSame = existing.apiKeyEncrypted === null;
-        else {
-          try {
-            secretSame =
-              existing.apiKeyEncrypted !== null &&
-              decryptSecret(existing.apiKeyEncrypted, needKey(p.id)) === literal;
-          } catch (err) {
-            if (err instanceof CliError) throw err;
-            secretSame = false; // encrypted with another key: re-encrypt with the current one
+        } else {
+          providerId = existing.id;
+          if (
+            existing.type === want.type &&
+            existing.baseUrl === want.baseUrl &&
+            existing.apiVersion === want.apiVersion
+          )
+            summary.providers.unchanged++;
+          else {
+            await tx.providerCredential.update({ where: { id: existing.id }, data: want });
+            summary.providers.updated++;
           }
         }
-        const same =
-          secretSame &&
-          existing.type === want.type &&
-          existing.baseUrl === want.baseUrl &&
-          existing.apiVersion === want.apiVersion &&
-          existing.apiKeyRef === want.apiKeyRef;
-        if (same) {
-          summary.providers.unchanged++;
-          continue;
-        }
-        await tx.providerCredential.update({
-          where: { id: existing.id },
-          data: {
-            ...want,
-            ...(secretSame
-              ? {}
-              : {
-                  apiKeyEncrypted: literal === null ? null : encryptSecret(literal, needKey(p.id)),
-                }),
-          },
-        });
-        summary.providers.updated++;
+        providerIds.set(p.id, providerId);
+        await applyProviderKeys(tx, p.id, providerId, configProviderKeys(p), needKey, summary.providerKeys);
       }
 
       // Models.
@@ -256,7 +310,7 @@ function describeCounts(kind: string, c: ChangeCounts): string {
 }
 
 export function changed(s: ApplySummary): boolean {
-  return [s.providers, s.models, s.routes].some((c) => c.created + c.updated + c.deleted > 0);
+  return [s.providers, s.providerKeys, s.models, s.routes].some((c) => c.created + c.updated + c.deleted > 0);
 }
 
 /** `switchyard config apply <file>` */
@@ -273,6 +327,7 @@ export async function configApplyCommand(
     text: [
       `Applied ${file}:`,
       describeCounts("providers", summary.providers),
+      describeCounts("keys", summary.providerKeys),
       describeCounts("models", summary.models),
       describeCounts("routes", summary.routes),
     ].join("\n"),
