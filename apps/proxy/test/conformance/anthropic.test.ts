@@ -308,3 +308,23 @@ describe("anthropic: conformance through the OpenAI SDK", () => {
     expect(ev).toMatchObject({ status: 502, errorClass: "upstream_stream_interrupted", usage: { inputTokens: 12 } });
   });
 });
+
+describe("anthropic: conformance through the Anthropic SDK (/v1/messages to an Anthropic provider)", () => {
+  it("text: the recorded reply comes back as an Anthropic message with its usage", async () => {
+    const msg = await c.anthropic.messages.create({ model, max_tokens: 256, messages: [{ role: "user", content: "hi" }] });
+    expect(msg.type).toBe("message");
+    expect(msg.content.filter((b) => b.type === "text").map((b) => (b.type === "text" ? b.text : "")).join("")).toBe(recordedText(fx.text));
+    expect(msg.stop_reason).toBe("end_turn");
+    const recordedUsage = (JSON.parse(fx.text) as { usage: { output_tokens: number } }).usage;
+    expect(msg.usage.output_tokens).toBe(recordedUsage.output_tokens);
+    expect(lastUpstreamBody()).toMatchObject({ max_tokens: 256 });
+  });
+
+  it("stream: the SDK's stream helper assembles the recorded text", async () => {
+    const stream = c.anthropic.messages.stream({ model, max_tokens: 256, messages: [{ role: "user", content: "hi" }] });
+    const final = await stream.finalMessage();
+    const text = final.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+    expect(text).toBe("Hello! I'm doing well, thank you for asking. How are you doing today? Is there anything I can help you with?");
+    expect(final.usage.output_tokens).toBe(30);
+  });
+});

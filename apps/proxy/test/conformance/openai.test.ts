@@ -48,6 +48,22 @@ describe("openai: conformance through the OpenAI SDK", () => {
     for (const call of streamed.toolCalls) expect(() => JSON.parse(call.arguments) as unknown).not.toThrow();
   });
 
+  it("image input and JSON mode are forwarded exactly as sent", async () => {
+    const image = { type: "image_url" as const, image_url: { url: "data:image/png;base64,iVBORw0KGgo=", detail: "low" as const } };
+    const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"], additionalProperties: false };
+    const { response } = await c.openai.chat.completions
+      .create({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: [{ type: "text", text: "what is this?" }, image] }],
+        response_format: { type: "json_schema", json_schema: { name: "a", schema, strict: true } },
+      })
+      .withResponse();
+    expect(response.headers.get("x-switchyard-dropped-params")).toBeNull();
+    const sent = c.mock.requests.at(-1)?.body as { messages: { content: unknown }[]; response_format: unknown };
+    expect(sent.messages[0]?.content).toEqual([{ type: "text", text: "what is this?" }, image]);
+    expect(sent.response_format).toEqual({ type: "json_schema", json_schema: { name: "a", schema, strict: true } });
+  });
+
   it("error", async () => {
     c.mock.setFault("status:400");
     try {
