@@ -36,6 +36,8 @@ export interface RequestContext {
   /** undefined: no model was resolved; null: the model is unpriced. */
   pricing: ModelPricing | null | undefined;
   ttftMs: number | null;
+  /** Set when the request came through a strict route: dropped parameters become a 400. */
+  strictRoute: string | null;
   attempts: number;
   clientAborted: boolean;
   /** Aborts the upstream call when the client goes away. */
@@ -65,6 +67,7 @@ export function newRequestContext(method: string, path: string): RequestContext 
     usage: null,
     pricing: undefined,
     ttftMs: null,
+    strictRoute: null,
     attempts: 0,
     clientAborted: false,
     abortUpstream: null,

@@ -73,6 +73,8 @@ export interface RouteEntry {
   alias: string;
   strategy: string;
   targets: string[];
+  /** Refuse parameters a target cannot honour instead of dropping them. */
+  strict: boolean;
   createdAt: Date;
 }
 
@@ -229,7 +231,7 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
 
   const routeMap = new Map<string, RouteEntry>();
   for (const r of routes) {
-    routeMap.set(r.alias, { alias: r.alias, strategy: r.strategy, targets: routeTargets(r.targets), createdAt: r.createdAt });
+    routeMap.set(r.alias, { alias: r.alias, strategy: r.strategy, targets: routeTargets(r.targets), strict: r.strict, createdAt: r.createdAt });
   }
 
   return { keysByHash, models: modelMap, routes: routeMap, loadedAt: new Date() };

@@ -10,6 +10,16 @@ describe("switchyard.yaml schema", () => {
     });
     expect(cfg.models[0]?.pricing?.outputPerMTok).toBe("0.6");
     expect(cfg.routes[0]?.strategy).toBe("fallback");
+    expect(cfg.routes[0]?.strict).toBe(false);
+  });
+  it("takes strict routes and rejects a non-boolean strict", () => {
+    const base = {
+      providers: [{ id: "p", type: "anthropic" }],
+      models: [{ name: "m", provider: "p" }],
+    };
+    expect(switchyardConfigSchema.parse({ ...base, routes: [{ alias: "r", strict: true, targets: [{ model: "m" }] }] }).routes[0]?.strict).toBe(true);
+    const bad = switchyardConfigSchema.safeParse({ ...base, routes: [{ alias: "r", strict: "yes", targets: [{ model: "m" }] }] });
+    expect(bad.error?.issues[0]?.path).toEqual(["routes", 0, "strict"]);
   });
   it("rejects a model that names an undeclared provider", () => {
     const r = switchyardConfigSchema.safeParse({ models: [{ name: "x", provider: "nope" }] });

@@ -110,6 +110,8 @@ export const configRouteSchema = z.strictObject({
   alias: z.string().min(1).max(128),
   strategy: z.enum(routeStrategies).default("fallback"),
   targets: z.array(configRouteTargetSchema).min(1, "a route needs at least one target"),
+  /** Refuse (400) parameters a target cannot honour instead of dropping them. */
+  strict: z.boolean().default(false),
 });
 export type ConfigRoute = z.infer<typeof configRouteSchema>;
 

@@ -45,6 +45,7 @@ export function pickModel(ctx: RequestContext, deps: RouteDeps, name: string, st
   if (!resolved) throw new AppError("model_not_found", `The model '${name}' does not exist.`, { param: "model" });
   if (!ctx.key || !isModelAllowed(ctx.key, name)) throw new AppError("model_not_allowed", `This API key may not use the model '${name}'.`, { param: "model" });
   ctx.servedModel = resolved.model.name;
+  ctx.strictRoute = resolved.route?.strict ? resolved.route.alias : null;
   ctx.provider = resolved.model.provider.slug;
   ctx.pricing = resolved.model.pricing;
   return resolved.model;
@@ -131,6 +132,13 @@ export async function callProvider(
   }
 
   const dropped = [...extraDroppedParams, ...prepared.droppedParams];
+  if (dropped.length > 0 && ctx.strictRoute) {
+    throw new AppError(
+      "invalid_request",
+      `Provider "${model.provider.slug}" cannot honour ${dropped.join(", ")}, and route "${ctx.strictRoute}" is strict: remove ${dropped.length > 1 ? "them" : "it"} or use a route that is not strict.`,
+      { param: dropped[0] ?? null },
+    );
+  }
   if (dropped.length > 0) res.setHeader("x-switchyard-dropped-params", dropped.join(","));
 
   const controller = new AbortController();

@@ -13,6 +13,10 @@ beforeAll(async () => {
     mock: "anthropic",
     providerType: "anthropic",
     redisDb: 8,
+    routes: [
+      { alias: "claude-lenient", targets: ["claude-sonnet"] },
+      { alias: "claude-strict", targets: ["claude-sonnet"], strict: true },
+    ],
     models: [
       {
         name: "claude-sonnet",
@@ -326,5 +330,21 @@ describe("anthropic: conformance through the Anthropic SDK (/v1/messages to an A
     const text = final.content.map((b) => (b.type === "text" ? b.text : "")).join("");
     expect(text).toBe("Hello! I'm doing well, thank you for asking. How are you doing today? Is there anything I can help you with?");
     expect(final.usage.output_tokens).toBe(30);
+  });
+});
+
+describe("anthropic: strict routes refuse what they would otherwise drop", () => {
+  it("a strict route answers 400 naming the parameter and never calls the provider; a lenient one drops it", async () => {
+    const before = c.mock.requests.length;
+    const err = await failure(() => c.openai.chat.completions.create({ model: "claude-strict", messages: hi, seed: 7 }));
+    expect(err.status).toBe(400);
+    expect(err.message).toContain("seed");
+    expect(err.message).toContain('route "claude-strict" is strict');
+    expect(err.param).toBe("seed");
+    expect(c.mock.requests.length).toBe(before);
+
+    const { response } = await c.openai.chat.completions.create({ model: "claude-lenient", messages: hi, seed: 7 }).withResponse();
+    expect(response.headers.get("x-switchyard-dropped-params")).toBe("seed");
+    expect(lastUpstreamBody()).not.toHaveProperty("seed");
   });
 });

@@ -46,6 +46,8 @@ export interface ConformanceOptions {
   redisDb: number;
   /** Suffix of this suite's own database (default: the mock's name). */
   suite?: string;
+  /** Route aliases over the models above. */
+  routes?: { alias: string; targets: string[]; strict?: boolean }[];
 }
 
 export interface Conformance {
@@ -87,6 +89,9 @@ export async function setupConformance(opts: ConformanceOptions): Promise<Confor
   await prisma.model.createMany({
     data: opts.models.map((m) => ({ name: m.name, providerId: provider.id, upstreamModel: m.upstreamModel, pricing: m.pricing ?? undefined })),
   });
+  for (const r of opts.routes ?? []) {
+    await prisma.route.create({ data: { alias: r.alias, targets: r.targets.map((model) => ({ model })), strict: r.strict ?? false } });
+  }
   const k = generateVirtualKey();
   await prisma.virtualKey.create({ data: { orgId: org.id, teamId: team.id, name: "conformance", keyHash: k.hash, prefix: k.prefix } });
 

@@ -241,19 +241,21 @@ export async function applyConfig(
               alias: r.alias,
               strategy: r.strategy,
               targets,
+              strict: r.strict,
               source: ConfigSource.CONFIG_FILE,
             },
           });
           summary.routes.created++;
         } else if (
           existing.strategy === r.strategy &&
+          existing.strict === r.strict &&
           canonical(existing.targets) === canonical(r.targets)
         ) {
           summary.routes.unchanged++;
         } else {
           await tx.route.update({
             where: { id: existing.id },
-            data: { strategy: r.strategy, targets },
+            data: { strategy: r.strategy, targets, strict: r.strict },
           });
           summary.routes.updated++;
         }
