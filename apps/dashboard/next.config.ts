@@ -6,6 +6,7 @@ const config: NextConfig = {
     "@switchyard/config",
     "@switchyard/contracts",
     "@switchyard/db",
+    "@switchyard/jobs",
     "@switchyard/pricing",
     "@switchyard/providers",
   ],

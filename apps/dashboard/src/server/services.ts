@@ -1,5 +1,5 @@
-import { Redis } from "ioredis";
-import { CONFIG_CHANGED_CHANNEL } from "@switchyard/contracts";
+// The subpath keeps BullMQ out of the Next.js server bundle.
+import { publishConfigChanged } from "@switchyard/jobs/config-changed";
 import { decodeEncryptionKey } from "@switchyard/db";
 import { getEnv, getSecretEnv } from "../env";
 
@@ -16,40 +16,9 @@ export interface ServerServices {
   publishConfigChanged(kind: string): Promise<boolean>;
 }
 
-/**
- * Publishes on a short-lived connection that fails fast (2 s) instead of queueing:
- * dashboard writes are rare, and a Redis outage must not hold a request.
- */
-export async function publishOnRedis(
-  redisUrl: string,
-  kind: string,
-  warn: (message: string) => void,
-): Promise<boolean> {
-  const redis = new Redis(redisUrl, {
-    lazyConnect: true,
-    connectTimeout: 2000,
-    commandTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  redis.on("error", () => undefined); // reported below, once
-  try {
-    await redis.connect();
-    await redis.publish(
-      CONFIG_CHANGED_CHANNEL,
-      JSON.stringify({ kind, source: "dashboard", at: new Date().toISOString() }),
-    );
-    return true;
-  } catch (err) {
-    warn(
-      `could not notify proxies over Redis (${err instanceof Error ? err.message : String(err)}); ` +
-        "the change is saved and proxies pick it up at their periodic refresh",
-    );
-    return false;
-  } finally {
-    redis.disconnect();
-  }
+/** Tells proxies to reload (fails fast; a Redis outage only warns). */
+export function publishOnRedis(redisUrl: string, kind: string, warn: (message: string) => void): Promise<boolean> {
+  return publishConfigChanged(redisUrl, { kind, source: "dashboard" }, warn);
 }
 
 let decoded: Buffer | undefined;

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { countTextTokens, estimateChatInputTokens } from "@switchyard/tokenizer";
 import { request as undiciRequest, type Dispatcher } from "undici";
 import { AppError, type ChatCompletion, type ChatCompletionRequest, type ErrorCode } from "@switchyard/contracts";
-import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo } from "@switchyard/providers";
+import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo, type UpstreamHttpRequest } from "@switchyard/providers";
 import { authenticate, isModelAllowed, parseTagsHeader } from "../auth";
 import type { RequestContext, RouteDeps } from "../context";
 import { ProviderHttpError, readBodyLimited } from "../http";
@@ -87,6 +87,49 @@ export function upstreamHttpError(info: UpstreamErrorInfo, provider: string, ret
   return new ProviderHttpError(code, message, { status: info.clientStatus, headers }, {});
 }
 
+/**
+ * Sends one request to a provider: aborted when the client goes away, bounded by the
+ * upstream timeouts, timed for the latency metric. Resolves with a 2xx response; an
+ * error status is classified with `classify` (the provider's own error envelope) and
+ * thrown as the client's error.
+ */
+export async function sendUpstream(
+  ctx: RequestContext,
+  deps: RouteDeps,
+  http: UpstreamHttpRequest,
+  provider: string,
+  classify: (status: number, bodyText: string) => UpstreamErrorInfo,
+): Promise<Dispatcher.ResponseData> {
+  const controller = new AbortController();
+  ctx.abortUpstream = () => controller.abort();
+  ctx.attempts = 1;
+  const sentAt = performance.now();
+  let upstream: Dispatcher.ResponseData;
+  try {
+    upstream = await undiciRequest(http.url, {
+      method: http.method,
+      headers: http.headers,
+      body: http.body,
+      signal: controller.signal,
+      dispatcher: deps.dispatcher,
+      headersTimeout: deps.config.upstreamHeadersTimeoutMs,
+      bodyTimeout: deps.config.upstreamBodyTimeoutMs,
+    });
+  } catch (err) {
+    const e = transportError(err, provider);
+    ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
+    throw e;
+  }
+  deps.metrics.observeUpstreamLatency(provider, (performance.now() - sentAt) / 1000);
+  if (upstream.statusCode >= 400) {
+    const text = await upstream.body.text().catch(() => "");
+    const info = classify(upstream.statusCode, text);
+    ctx.errorClass = info.errorClass;
+    throw upstreamHttpError(info, provider, firstHeader(upstream.headers["retry-after"]));
+  }
+  return upstream;
+}
+
 export interface ProviderCall {
   adapter: ProviderAdapter;
   /** The public model name, for providers whose stream does not name it. */
@@ -141,34 +184,7 @@ export async function callProvider(
   }
   if (dropped.length > 0) res.setHeader("x-switchyard-dropped-params", dropped.join(","));
 
-  const controller = new AbortController();
-  ctx.abortUpstream = () => controller.abort();
-  ctx.attempts = 1;
-  const sentAt = performance.now();
-  let upstream: Dispatcher.ResponseData;
-  try {
-    upstream = await undiciRequest(prepared.http.url, {
-      method: prepared.http.method,
-      headers: prepared.http.headers,
-      body: prepared.http.body,
-      signal: controller.signal,
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.config.upstreamHeadersTimeoutMs,
-      bodyTimeout: deps.config.upstreamBodyTimeoutMs,
-    });
-  } catch (err) {
-    const e = transportError(err, model.provider.slug);
-    ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
-    throw e;
-  }
-  deps.metrics.observeUpstreamLatency(model.provider.slug, (performance.now() - sentAt) / 1000);
-
-  if (upstream.statusCode >= 400) {
-    const text = await upstream.body.text().catch(() => "");
-    const info = adapter.classifyError(upstream.statusCode, text);
-    ctx.errorClass = info.errorClass;
-    throw upstreamHttpError(info, model.provider.slug, firstHeader(upstream.headers["retry-after"]));
-  }
+  const upstream = await sendUpstream(ctx, deps, prepared.http, model.provider.slug, (status, text) => adapter.classifyError(status, text));
   return { adapter, model: model.name, prepared, upstream };
 }
 

@@ -4,7 +4,7 @@
  * adapter, usage (estimated with the tokenizer when the provider reports none), cost.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { request as undiciRequest, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { z } from "zod";
 import { AppError, ZERO_USAGE } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
@@ -19,7 +19,7 @@ import {
 import { countEmbeddingInputTokens } from "@switchyard/tokenizer";
 import { costOf, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
-import { admitRequest, firstHeader, pickModel, transportError, upstreamHttpError } from "./chat-core";
+import { admitRequest, pickModel, sendUpstream, transportError } from "./chat-core";
 import { pickProviderKey } from "../snapshot";
 
 /** OpenAI's CreateEmbeddingRequest: what the gateway relies on; other fields pass through. */
@@ -71,35 +71,15 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
   }
   if (prepared.droppedParams.length > 0) res.setHeader("x-switchyard-dropped-params", prepared.droppedParams.join(","));
 
-  const controller = new AbortController();
-  ctx.abortUpstream = () => controller.abort();
-  ctx.attempts = 1;
-  const sentAt = performance.now();
+  // Embeddings fail with the provider's usual error envelope: its chat adapter reads it.
+  const chatAdapter = getProviderAdapter(model.provider.type) ?? openAiAdapter;
+  const classify = (status: number, text: string) => chatAdapter.classifyError(status, text);
   let upstream: Dispatcher.ResponseData;
   try {
-    upstream = await undiciRequest(prepared.http.url, {
-      method: prepared.http.method,
-      headers: prepared.http.headers,
-      body: prepared.http.body,
-      signal: controller.signal,
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.config.upstreamHeadersTimeoutMs,
-      bodyTimeout: deps.config.upstreamBodyTimeoutMs,
-    });
+    upstream = await sendUpstream(ctx, deps, prepared.http, model.provider.slug, classify);
   } catch (err) {
     if (ctx.clientAborted) return;
-    const e = transportError(err, model.provider.slug);
-    ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
-    throw e;
-  }
-  deps.metrics.observeUpstreamLatency(model.provider.slug, (performance.now() - sentAt) / 1000);
-
-  if (upstream.statusCode >= 400) {
-    const text = await upstream.body.text().catch(() => "");
-    // Embeddings fail with the provider's usual error envelope: its chat adapter reads it.
-    const info = (getProviderAdapter(model.provider.type) ?? openAiAdapter).classifyError(upstream.statusCode, text);
-    ctx.errorClass = info.errorClass;
-    throw upstreamHttpError(info, model.provider.slug, firstHeader(upstream.headers["retry-after"]));
+    throw err;
   }
 
   let payload: Buffer;
