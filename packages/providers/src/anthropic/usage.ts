@@ -1,3 +1,4 @@
+import { toOpenAiUsage as sharedToOpenAiUsage } from "../usage";
 import type { ChatCompletion, TokenUsage } from "@switchyard/contracts";
 
 /** Anthropic's usage object (Messages reply, message_start, message_delta). */
@@ -57,12 +58,5 @@ export function extractAnthropicChatUsage(body: unknown): TokenUsage | null {
   return toTokenUsage(body.usage);
 }
 
-/** TokenUsage → OpenAI's usage object (prompt tokens include cached ones, as OpenAI counts them). */
-export function toOpenAiUsage(usage: TokenUsage): NonNullable<ChatCompletion["usage"]> {
-  return {
-    prompt_tokens: usage.inputTokens,
-    completion_tokens: usage.outputTokens,
-    total_tokens: usage.inputTokens + usage.outputTokens,
-    prompt_tokens_details: { cached_tokens: usage.cachedInputTokens, cache_write_tokens: usage.cacheWriteTokens },
-  };
-}
+/** TokenUsage in OpenAI's usage shape (shared rules in ../usage). */
+export const toOpenAiUsage = (u: TokenUsage): NonNullable<ChatCompletion["usage"]> => sharedToOpenAiUsage(u, { cacheWrite: true });

@@ -1,3 +1,4 @@
+import { toOpenAiUsage as sharedToOpenAiUsage } from "../usage";
 import type { ChatCompletion, TokenUsage } from "@switchyard/contracts";
 import { z } from "zod";
 
@@ -39,12 +40,5 @@ export function extractCohereChatUsage(body: unknown): TokenUsage | null {
   return toCohereTokenUsage(body.usage);
 }
 
-/** TokenUsage as OpenAI's usage object: the client sees the counts it is charged for. */
-export function toOpenAiUsage(u: TokenUsage): NonNullable<ChatCompletion["usage"]> {
-  return {
-    prompt_tokens: u.inputTokens,
-    completion_tokens: u.outputTokens,
-    total_tokens: u.inputTokens + u.outputTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedInputTokens },
-  };
-}
+/** TokenUsage in OpenAI's usage shape (shared rules in ../usage). */
+export const toOpenAiUsage = (u: TokenUsage): NonNullable<ChatCompletion["usage"]> => sharedToOpenAiUsage(u);

@@ -1,3 +1,4 @@
+import { toOpenAiUsage as sharedToOpenAiUsage } from "../usage";
 import type { ChatCompletion, TokenUsage } from "@switchyard/contracts";
 
 const count = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
@@ -30,13 +31,5 @@ export function extractGeminiChatUsage(body: unknown): TokenUsage | null {
   return geminiTokenUsage(body.usageMetadata);
 }
 
-/** TokenUsage in OpenAI's usage shape (for translated replies and the final stream chunk). */
-export function toOpenAiUsage(u: TokenUsage): NonNullable<ChatCompletion["usage"]> {
-  return {
-    prompt_tokens: u.inputTokens,
-    completion_tokens: u.outputTokens,
-    total_tokens: u.inputTokens + u.outputTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedInputTokens },
-    completion_tokens_details: { reasoning_tokens: u.reasoningTokens },
-  };
-}
+/** TokenUsage in OpenAI's usage shape (shared rules in ../usage). */
+export const toOpenAiUsage = (u: TokenUsage): NonNullable<ChatCompletion["usage"]> => sharedToOpenAiUsage(u, { reasoning: true });

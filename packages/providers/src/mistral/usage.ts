@@ -1,3 +1,4 @@
+import { toOpenAiUsage as sharedToOpenAiUsage } from "../usage";
 import type { ChatCompletion, TokenUsage } from "@switchyard/contracts";
 import { z } from "zod";
 
@@ -25,15 +26,8 @@ export function toMistralTokenUsage(usage: unknown): TokenUsage | null {
   };
 }
 
-/** TokenUsage as OpenAI's usage object (what OpenAI SDKs read). */
-export function toOpenAiUsage(u: TokenUsage): NonNullable<ChatCompletion["usage"]> {
-  return {
-    prompt_tokens: u.inputTokens,
-    completion_tokens: u.outputTokens,
-    total_tokens: u.inputTokens + u.outputTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedInputTokens },
-  };
-}
+/** TokenUsage in OpenAI's usage shape (shared rules in ../usage). */
+export const toOpenAiUsage = (u: TokenUsage): NonNullable<ChatCompletion["usage"]> => sharedToOpenAiUsage(u);
 
 export function extractMistralChatUsage(body: unknown): TokenUsage | null {
   if (typeof body !== "object" || body === null || !("usage" in body)) return null;
