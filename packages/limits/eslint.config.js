@@ -1,0 +1,2 @@
+import { switchyard } from "@switchyard/eslint-config";
+export default switchyard({ name: "limits", tsconfigRootDir: import.meta.dirname });

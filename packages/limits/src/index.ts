@@ -1,0 +1,5 @@
+export * from "./keys";
+export { type LimitsRedis } from "./script";
+export * from "./rate-limit";
+export * from "./budget";
+export * from "./period";

@@ -1,0 +1,223 @@
+import { type KeyOptions, rpmKey, tpmKey } from "./keys";
+import { type LimitsRedis, LuaScript } from "./script";
+
+/** One scope a request counts against (e.g. its key and its team). A missing limit means unlimited. */
+export interface RateLimitScope {
+  scope: string;
+  id: string;
+  rpm?: number | null;
+  tpm?: number | null;
+}
+
+export interface RateLimitResult {
+  allowed: boolean;
+  /** The scope and dimension that refused the request (first in list order). */
+  deniedBy?: { scope: string; id: string; limit: "rpm" | "tpm" };
+  /** Seconds until the request could be admitted (for `retry-after`); 0 when allowed. */
+  retryAfterSeconds: number;
+  /** Smallest remaining requests over all scopes with an rpm limit, after this call; null when none has one. */
+  remainingRequests: number | null;
+  /** Seconds until that tightest request window is empty again (`x-ratelimit-reset-requests`). */
+  resetRequestsSeconds: number | null;
+  remainingTokens: number | null;
+  resetTokensSeconds: number | null;
+}
+
+/**
+ * Sliding 60-second window counted in 1-second buckets (a hash per scope and
+ * minute, field = epoch second). A request at second S counts the buckets
+ * S-60..S, i.e. 60-61 s of history, so the window checked always covers the true
+ * last 60 s: no 60-s interval ever admits more than the limit (error bound: none
+ * over, and at most 1 s of old traffic is counted too long, so a client may be
+ * refused up to 1 s early). Time comes from the caller (`nowMs`) because it names
+ * the keys; replicas need clocks in sync to well under a second (NTP).
+ *
+ * KEYS: per scope rpmCur, rpmPrev, tpmCur, tpmPrev.
+ * ARGV: nowMs, tokens, then per scope rpmLimit, tpmLimit (-1 = unlimited).
+ * Reply: allowed, deniedIndex (1-based, 0 none), deniedKind (1 rpm, 2 tpm),
+ * retryAfterMs, remainingReq, resetReqMs, remainingTok, resetTokMs (-1 = none).
+ */
+const CONSUME = new LuaScript(`
+local now = tonumber(ARGV[1])
+local tokens = tonumber(ARGV[2])
+local sec = math.floor(now / 1000)
+local oldest = sec - 60
+local n = #KEYS / 4
+
+local function window(curKey, prevKey)
+  local buckets = {}
+  local total = 0
+  for _, k in ipairs({prevKey, curKey}) do
+    local flat = redis.call('HGETALL', k)
+    for i = 1, #flat, 2 do
+      local s = tonumber(flat[i])
+      if s >= oldest then
+        local c = tonumber(flat[i + 1])
+        total = total + c
+        buckets[#buckets + 1] = {s, c}
+      end
+    end
+  end
+  table.sort(buckets, function(a, b) return a[1] < b[1] end)
+  return total, buckets
+end
+
+-- ms until enough old buckets leave the window for cost to fit; a bucket of second s leaves at (s + 61) s
+local function waitMs(buckets, total, limit, cost)
+  local need = total + cost - limit
+  if need <= 0 then return 0 end
+  local freed = 0
+  for _, b in ipairs(buckets) do
+    freed = freed + b[2]
+    if freed >= need then return (b[1] + 61) * 1000 - now end
+  end
+  return 60000 -- cost alone exceeds the limit: never fits; tell the client a full window
+end
+
+local function emptyMs(buckets)
+  if #buckets == 0 then return 0 end
+  return (buckets[#buckets][1] + 61) * 1000 - now
+end
+
+local remReq, resetReq, remTok, resetTok = -1, -1, -1, -1
+for i = 1, n do
+  local base = (i - 1) * 4
+  local rpm = tonumber(ARGV[2 + (i - 1) * 2 + 1])
+  local tpm = tonumber(ARGV[2 + (i - 1) * 2 + 2])
+  if rpm >= 0 then
+    local total, buckets = window(KEYS[base + 1], KEYS[base + 2])
+    if total + 1 > rpm then
+      return {0, i, 1, waitMs(buckets, total, rpm, 1), math.max(rpm - total, 0), emptyMs(buckets), -1, -1}
+    end
+    local rem = rpm - total - 1
+    if remReq < 0 or rem < remReq then
+      remReq = rem
+      buckets[#buckets + 1] = {sec, 1}
+      resetReq = emptyMs(buckets)
+    end
+  end
+  if tpm >= 0 then
+    local total, buckets = window(KEYS[base + 3], KEYS[base + 4])
+    if total + tokens > tpm then
+      return {0, i, 2, waitMs(buckets, total, tpm, tokens), -1, -1, math.max(tpm - total, 0), emptyMs(buckets)}
+    end
+    local rem = tpm - total - tokens
+    if remTok < 0 or rem < remTok then
+      remTok = rem
+      buckets[#buckets + 1] = {sec, tokens}
+      resetTok = emptyMs(buckets)
+    end
+  end
+end
+
+-- every scope has room: consume in all of them
+for i = 1, n do
+  local base = (i - 1) * 4
+  if tonumber(ARGV[2 + (i - 1) * 2 + 1]) >= 0 then
+    redis.call('HINCRBY', KEYS[base + 1], sec, 1)
+    redis.call('PEXPIRE', KEYS[base + 1], 125000)
+  end
+  if tonumber(ARGV[2 + (i - 1) * 2 + 2]) >= 0 and tokens ~= 0 then
+    redis.call('HINCRBY', KEYS[base + 3], sec, tokens)
+    redis.call('PEXPIRE', KEYS[base + 3], 125000)
+  end
+end
+return {1, 0, 0, 0, remReq, resetReq, remTok, resetTok}
+`);
+
+/** Adds a (possibly negative) token delta to the current second of each scope's TPM window. */
+const CORRECT = new LuaScript(`
+local sec = tonumber(ARGV[1])
+local delta = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  redis.call('HINCRBY', KEYS[i], sec, delta)
+  redis.call('PEXPIRE', KEYS[i], 125000)
+end
+return {1}
+`);
+
+function windowStarts(nowMs: number) {
+  const sec = Math.floor(nowMs / 1000);
+  const current = sec - (sec % 60);
+  return { sec, current, previous: current - 60 };
+}
+
+function limitArg(limit: number | null | undefined, name: string): number {
+  if (limit === null || limit === undefined) return -1;
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`${name} must be a non-negative integer, got ${limit}`);
+  return limit;
+}
+
+export interface ConsumeOptions extends KeyOptions {
+  /** Estimated tokens of the request (input estimate), reserved against TPM up front. Default 0. */
+  estimatedTokens?: number;
+  /** Clock for the window; default Date.now(). */
+  nowMs?: number;
+}
+
+/**
+ * Checks RPM and TPM of every scope and, only if all have room, counts the request
+ * (1 request, `estimatedTokens` tokens) in all of them — one atomic script call.
+ */
+export async function consumeRateLimit(
+  redis: LimitsRedis,
+  scopes: readonly RateLimitScope[],
+  options: ConsumeOptions = {},
+): Promise<RateLimitResult> {
+  const tokens = options.estimatedTokens ?? 0;
+  if (!Number.isSafeInteger(tokens) || tokens < 0) throw new RangeError(`estimatedTokens must be a non-negative integer`);
+  const now = options.nowMs ?? Date.now();
+  const w = windowStarts(now);
+  const keys: string[] = [];
+  const args: number[] = [now, tokens];
+  for (const s of scopes) {
+    keys.push(
+      rpmKey(s.scope, s.id, w.current, options),
+      rpmKey(s.scope, s.id, w.previous, options),
+      tpmKey(s.scope, s.id, w.current, options),
+      tpmKey(s.scope, s.id, w.previous, options),
+    );
+    args.push(limitArg(s.rpm, `rpm of ${s.scope}`), limitArg(s.tpm, `tpm of ${s.scope}`));
+  }
+  if (scopes.length === 0) {
+    return { allowed: true, retryAfterSeconds: 0, remainingRequests: null, resetRequestsSeconds: null, remainingTokens: null, resetTokensSeconds: null };
+  }
+  const r = (await CONSUME.run(redis, keys, args)).map(Number);
+  const [allowed, deniedIndex, deniedKind, retryMs, remReq, resetReq, remTok, resetTok] = r as [
+    number, number, number, number, number, number, number, number,
+  ];
+  const seconds = (ms: number) => (ms < 0 ? null : Math.ceil(ms / 1000));
+  const orNull = (v: number) => (v < 0 ? null : v);
+  const denied = deniedIndex > 0 ? scopes[deniedIndex - 1] : undefined;
+  return {
+    allowed: allowed === 1,
+    ...(denied ? { deniedBy: { scope: denied.scope, id: denied.id, limit: deniedKind === 1 ? "rpm" : "tpm" } } : {}),
+    retryAfterSeconds: Math.max(Math.ceil(retryMs / 1000), allowed === 1 ? 0 : 1),
+    remainingRequests: orNull(remReq),
+    resetRequestsSeconds: seconds(resetReq),
+    remainingTokens: orNull(remTok),
+    resetTokensSeconds: seconds(resetTok),
+  };
+}
+
+/**
+ * After the call: adjusts each scope's TPM window by `delta` = actual − estimated
+ * tokens (negative gives tokens back). Counted at the current second, so the
+ * correction leaves the window 60 s from now.
+ */
+export async function correctTokens(
+  redis: LimitsRedis,
+  scopes: readonly Pick<RateLimitScope, "scope" | "id" | "tpm">[],
+  delta: number,
+  options: Omit<ConsumeOptions, "estimatedTokens"> = {},
+): Promise<void> {
+  if (!Number.isSafeInteger(delta)) throw new RangeError(`delta must be an integer, got ${delta}`);
+  const limited = scopes.filter((s) => s.tpm !== null && s.tpm !== undefined);
+  if (delta === 0 || limited.length === 0) return;
+  const w = windowStarts(options.nowMs ?? Date.now());
+  await CORRECT.run(
+    redis,
+    limited.map((s) => tpmKey(s.scope, s.id, w.current, options)),
+    [w.sec, delta],
+  );
+}
