@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { countTextTokens, estimateChatInputTokens } from "@switchyard/tokenizer";
 import { request as undiciRequest, type Dispatcher } from "undici";
 import { AppError, type ChatCompletion, type ChatCompletionRequest, type ErrorCode } from "@switchyard/contracts";
-import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo, type UpstreamHttpRequest } from "@switchyard/providers";
+import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo, type UpstreamHttpRequest, type UpstreamTarget } from "@switchyard/providers";
 import { authenticate, isModelAllowed, parseTagsHeader } from "../auth";
 import type { RequestContext, RouteDeps } from "../context";
 import { ProviderHttpError, readBodyLimited } from "../http";
@@ -130,6 +130,16 @@ export async function sendUpstream(
   return upstream;
 }
 
+/** Where and as whom to call the model's provider; picks the provider's next key. */
+export function upstreamTargetFor(model: ModelEntry): UpstreamTarget {
+  return {
+    baseUrl: model.provider.baseUrl,
+    apiKey: pickProviderKey(model.provider)?.apiKey ?? null,
+    upstreamModel: model.upstreamModel,
+    apiVersion: model.provider.apiVersion,
+  };
+}
+
 export interface ProviderCall {
   adapter: ProviderAdapter;
   /** The public model name, for providers whose stream does not name it. */
@@ -162,12 +172,7 @@ export async function callProvider(
   }
   let prepared: PreparedChatRequest;
   try {
-    prepared = adapter.prepareChatRequest(body, {
-      baseUrl: model.provider.baseUrl,
-      apiKey: pickProviderKey(model.provider)?.apiKey ?? null,
-      upstreamModel: model.upstreamModel,
-      apiVersion: model.provider.apiVersion,
-    });
+    prepared = adapter.prepareChatRequest(body, upstreamTargetFor(model));
   } catch (err) {
     // An adapter refusing what its provider cannot do (e.g. n > 1 on Anthropic) is the client's 400.
     if (err instanceof AppError) throw err;

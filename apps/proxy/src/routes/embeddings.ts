@@ -19,8 +19,7 @@ import {
 import { countEmbeddingInputTokens } from "@switchyard/tokenizer";
 import { costOf, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
-import { admitRequest, pickModel, sendUpstream, transportError } from "./chat-core";
-import { pickProviderKey } from "../snapshot";
+import { admitRequest, pickModel, sendUpstream, transportError, upstreamTargetFor } from "./chat-core";
 
 /** OpenAI's CreateEmbeddingRequest: what the gateway relies on; other fields pass through. */
 const embeddingRequestSchema = z.looseObject({
@@ -59,12 +58,7 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
   }
   let prepared: PreparedEmbeddingRequest;
   try {
-    prepared = adapter.prepareEmbeddingRequest(body, {
-      baseUrl: model.provider.baseUrl,
-      apiKey: pickProviderKey(model.provider)?.apiKey ?? null,
-      upstreamModel: model.upstreamModel,
-      apiVersion: model.provider.apiVersion,
-    });
+    prepared = adapter.prepareEmbeddingRequest(body, upstreamTargetFor(model));
   } catch (err) {
     if (err instanceof EmbeddingRequestError) throw new AppError("invalid_request", err.message, { param: err.param });
     throw new AppError("upstream_error", `Provider "${model.provider.slug}" is misconfigured: ${(err as Error).message}.`);

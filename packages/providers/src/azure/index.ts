@@ -1,4 +1,4 @@
-import { extractOpenAiChatUsage, finishOpenAiStream, initOpenAiStreamState, transformOpenAiStream, type OpenAiStreamState } from "../openai";
+import { openAiAdapter, type OpenAiStreamState } from "../openai";
 import type { ProviderAdapter } from "../types";
 import { prepareAzureChatRequest } from "./chat";
 import { classifyAzureError } from "./errors";
@@ -13,16 +13,11 @@ export { classifyAzureError } from "./errors";
  * forwarded untouched (including the stream's first chunk with an empty id and model).
  */
 export const azureAdapter = {
+  // Replies, streams and usage are the OpenAI base's; only the request and errors differ.
+  ...openAiAdapter,
   types: ["azure"],
   // Every Azure resource has its own host.
   defaultBaseUrl: null,
   prepareChatRequest: prepareAzureChatRequest,
-  extractChatUsage: extractOpenAiChatUsage,
-  translateChatResponse: () => null,
-  initStreamState: initOpenAiStreamState,
-  transformStream: transformOpenAiStream,
-  finishStream: finishOpenAiStream,
-  streamUsage: (state) => state.usage,
-  streamCompleted: (state) => state.done,
   classifyError: classifyAzureError,
 } satisfies ProviderAdapter<OpenAiStreamState>;
