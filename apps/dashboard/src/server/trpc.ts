@@ -3,6 +3,7 @@ import superjson from "superjson";
 import { z } from "zod";
 import type { PrismaClient, Role } from "@switchyard/db";
 import { defaultServices, type ServerServices } from "./services";
+import { assertOrgAdmin, assertTeamAccess, isOrgMember, isOrgOwner, type TeamAccess } from "./authz";
 
 export interface SessionUser {
   id: string;
@@ -134,3 +135,84 @@ export const teamScopedProcedure = protectedProcedure
     }
     return next({ ctx: { ...ctx, teams: scoped, teamIds: scoped.map((team) => team.id) } });
   });
+
+/**
+ * Procedure bases for everything that reads or changes one team's things. Each loads
+ * the object named by its input, decides from the memberships (authz.ts) and hands
+ * the loaded object to the handler, so no handler decides access on its own.
+ */
+export function teamProcedure(needed: TeamAccess) {
+  return protectedProcedure
+    .input(z.object({ teamId: z.string().min(1) }))
+    .use(async ({ ctx, input, next }) => {
+      const team = await ctx.db.team.findUnique({
+        where: { id: input.teamId },
+        select: { id: true, orgId: true, slug: true, name: true },
+      });
+      if (!team) throw new TRPCError({ code: "NOT_FOUND", message: "No such team." });
+      const access = assertTeamAccess(ctx.memberships, team, needed);
+      return next({ ctx: { ...ctx, team, access } });
+    });
+}
+
+/** Organisation-level reads ("read": any member) and changes ("admin": owners and admins). */
+export function orgProcedure(needed: "read" | "admin") {
+  return protectedProcedure
+    .input(z.object({ orgId: z.string().min(1) }))
+    .use(async ({ ctx, input, next }) => {
+      if (needed === "admin") assertOrgAdmin(ctx.memberships, input.orgId);
+      else if (!isOrgMember(ctx.memberships, input.orgId))
+        throw new TRPCError({ code: "NOT_FOUND", message: "No such organisation." });
+      const org = await ctx.db.organization.findUnique({
+        where: { id: input.orgId },
+        select: { id: true, slug: true, name: true, timeZone: true },
+      });
+      if (!org) throw new TRPCError({ code: "NOT_FOUND", message: "No such organisation." });
+      return next({ ctx: { ...ctx, org, isOwner: isOrgOwner(ctx.memberships, org.id) } });
+    });
+}
+
+/**
+ * One virtual key. "read": anyone who reads its team. "manage": team admins and org
+ * admins, and a MEMBER for a key bound to themselves.
+ */
+export function keyProcedure(needed: "read" | "manage") {
+  return protectedProcedure
+    .input(z.object({ keyId: z.string().min(1) }))
+    .use(async ({ ctx, input, next }) => {
+      const key = await ctx.db.virtualKey.findUnique({
+        where: { id: input.keyId },
+        select: { id: true, orgId: true, teamId: true, userId: true, name: true, revokedAt: true },
+      });
+      if (!key) throw new TRPCError({ code: "NOT_FOUND", message: "No such key." });
+      const team = { id: key.teamId, orgId: key.orgId };
+      if (needed === "manage" && key.userId === ctx.user.id) assertTeamAccess(ctx.memberships, team, "member");
+      else assertTeamAccess(ctx.memberships, team, needed === "manage" ? "manage" : "read");
+      return next({ ctx: { ...ctx, key } });
+    });
+}
+
+/**
+ * One budget. An org budget is the org admins'; a team or key budget is managed by
+ * whoever manages that team, and read by whoever reads it.
+ */
+export function budgetProcedure(needed: "read" | "manage") {
+  return protectedProcedure
+    .input(z.object({ budgetId: z.string().min(1) }))
+    .use(async ({ ctx, input, next }) => {
+      const budget = await ctx.db.budget.findUnique({
+        where: { id: input.budgetId },
+        include: { virtualKey: { select: { teamId: true } } },
+      });
+      if (!budget) throw new TRPCError({ code: "NOT_FOUND", message: "No such budget." });
+      const teamId = budget.teamId ?? budget.virtualKey?.teamId ?? null;
+      if (budget.scope === "ORG" || teamId === null) {
+        if (needed === "manage") assertOrgAdmin(ctx.memberships, budget.orgId);
+        else if (!isOrgMember(ctx.memberships, budget.orgId))
+          throw new TRPCError({ code: "NOT_FOUND", message: "No such budget." });
+      } else {
+        assertTeamAccess(ctx.memberships, { id: teamId, orgId: budget.orgId }, needed === "manage" ? "manage" : "read");
+      }
+      return next({ ctx: { ...ctx, budget } });
+    });
+}
