@@ -1,10 +1,12 @@
 /**
  * Proxy overhead benchmark (loopback only, bounded):
- *   pnpm --filter @switchyard/proxy bench [--requests 2000] [--concurrency 16]
+ *   pnpm --filter @switchyard/proxy bench [--requests 2000] [--concurrency 16] [--limits]
  * Starts the mock upstream (no delays) in this process and the proxy as a child process
  * (node --import tsx src/main.ts), then sends the same requests to the mock directly and
  * through the proxy, non-streaming and streaming, with a fixed concurrency, and prints
- * latency p50/p99 and throughput. Uses its own database (switchyard_bench_proxy) and
+ * latency p50/p99 and throughput. `--limits` sends through a key with RPM/TPM limits and
+ * key, team and org budgets (all too large to refuse), so every request pays for the
+ * rate-limit script, the budget reservation and the settle. Uses its own database (switchyard_bench_proxy) and
  * Redis DB 1, and removes the usage jobs it created.
  */
 import { spawn } from "node:child_process";
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "200" },
     /** Write a CPU profile of the proxy process into this directory. */
     "cpu-prof-dir": { type: "string" },
+    limits: { type: "boolean", default: false },
   },
 });
 const REQUESTS = Math.min(Number(values.requests), 50_000);
@@ -97,7 +100,19 @@ async function main(): Promise<void> {
   });
   await prisma.model.create({ data: { name: "gpt-4o-mini", providerId: provider.id, upstreamModel: "gpt-4o-mini" } });
   const key = generateVirtualKey();
-  await prisma.virtualKey.create({ data: { orgId: org.id, teamId: team.id, name: "bench", keyHash: key.hash, prefix: key.prefix } });
+  const limits = values.limits ? { rpmLimit: 10_000_000, tpmLimit: 1_000_000_000 } : {};
+  const vk = await prisma.virtualKey.create({ data: { orgId: org.id, teamId: team.id, name: "bench", keyHash: key.hash, prefix: key.prefix, ...limits } });
+  if (values.limits) {
+    const big = 1_000_000_000_000_000n; // $1,000,000: never refuses
+    await prisma.team.update({ where: { id: team.id }, data: limits });
+    await prisma.budget.createMany({
+      data: [
+        { orgId: org.id, scope: "KEY", virtualKeyId: vk.id, amountNanoUsd: big, period: "DAY", hard: true },
+        { orgId: org.id, scope: "TEAM", teamId: team.id, amountNanoUsd: big, period: "MONTH", hard: true },
+        { orgId: org.id, scope: "ORG", amountNanoUsd: big, period: "MONTH", hard: false },
+      ],
+    });
+  }
   await prisma.$disconnect();
 
   const port = 4000 + Math.floor(Math.random() * 1000) + 1000;
@@ -115,6 +130,8 @@ async function main(): Promise<void> {
       BENCH_PROVIDER_KEY: "sk-bench",
       LOG_LEVEL: "info",
       NODE_ENV: "production",
+      // Counters of this run only, so repeated runs never meet each other's windows.
+      SWITCHYARD_LIMITS_PREFIX: `bench:${process.pid}:`,
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -140,7 +157,9 @@ async function main(): Promise<void> {
     }
 
     const fmt = (n: number) => n.toFixed(2).padStart(8);
-    console.log(`\n${REQUESTS} requests per row, concurrency ${CONCURRENCY}, loopback, mock upstream with no delays (Node ${process.version})\n`);
+    console.log(
+      `\n${REQUESTS} requests per row, concurrency ${CONCURRENCY}, loopback, mock upstream with no delays, ${values.limits ? "key with rate limits and 3 budgets" : "key without limits"} (Node ${process.version})\n`,
+    );
     console.log(`${"scenario".padEnd(32)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"mean ms".padStart(8)} ${"req/s".padStart(9)} ${"errors".padStart(7)}`);
     for (const r of results) {
       console.log(`${r.name.padEnd(32)} ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.mean)} ${r.rps.toFixed(0).padStart(9)} ${String(r.errors).padStart(7)}`);
@@ -159,6 +178,9 @@ async function main(): Promise<void> {
     const redis = createRedisConnection(REDIS_URL);
     const queue = createQueue("usage", redis);
     await queue.obliterate({ force: true }).catch(() => undefined);
+    // And the counters of this run.
+    const counters = await redis.keys(`bench:${process.pid}:*`).catch(() => []);
+    if (counters.length > 0) await redis.del(...counters).catch(() => undefined);
     await queue.close();
     redis.disconnect();
   }

@@ -35,6 +35,9 @@ export function authenticate(snapshot: Snapshot, headers: IncomingHttpHeaders, n
   if (!entry) throw new AppError("invalid_api_key", "Incorrect API key provided.");
   if (entry.revokedAt !== null && entry.revokedAt <= now) throw new AppError("invalid_api_key", "This API key has been revoked.");
   if (entry.expiresAt !== null && entry.expiresAt <= now) throw new AppError("invalid_api_key", "This API key has expired.");
+  if (entry.graceEndsAt !== null && entry.graceEndsAt <= now) {
+    throw new AppError("invalid_api_key", "This API key was rotated and its grace period has ended; use the new key.");
+  }
   return entry;
 }
 

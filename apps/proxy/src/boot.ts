@@ -1,7 +1,9 @@
+import { Redis } from "ioredis";
 import type { Dispatcher } from "undici";
 import type { ProxyEnv } from "@switchyard/config";
 import { createPrismaClient } from "@switchyard/db";
 import { createProducerConnection, createQueue, createRedisConnection } from "@switchyard/jobs";
+import { Limits } from "./limits";
 import { createLogger, type Logger } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import { createProxy, type Proxy } from "./server";
@@ -16,6 +18,8 @@ export interface BootOptions {
   dispatcher?: Dispatcher;
   /** Redis URL for usage events only (tests point it at a closed port); default REDIS_URL. */
   usageRedisUrl?: string;
+  /** Redis URL for rate limits and budgets only (tests put a switchable forwarder in front); default REDIS_URL. */
+  limitsRedisUrl?: string;
 }
 
 export interface RunningProxy {
@@ -24,6 +28,8 @@ export interface RunningProxy {
   usage: UsageProducer;
   metrics: ProxyMetrics;
   logger: Logger;
+  /** The dedicated connection of rate limits and budgets. */
+  limitsRedis: Redis;
   /** Drains in-flight requests, flushes usage events, closes every connection. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -64,6 +70,25 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
   // Without Redis the proxy still serves (the timer refreshes the snapshot); don't hang the boot.
   await settleWithin(snapshot.start(subscriber, env.PROXY_SNAPSHOT_REFRESH_MS), 3000);
 
+  // Limits get a connection of their own: short timeout and no offline queue, so a Redis
+  // outage costs a request at most PROXY_LIMITS_TIMEOUT_MS before the fail mode applies.
+  const limitsConnection = new Redis(opts.limitsRedisUrl ?? env.REDIS_URL, {
+    commandTimeout: env.PROXY_LIMITS_TIMEOUT_MS,
+    connectTimeout: 2000,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  limitsConnection.on("error", () => undefined); // counted and logged per failed command by Limits
+  await settleWithin(
+    new Promise<void>((resolve) => {
+      if (limitsConnection.status === "ready") resolve();
+      else limitsConnection.once("ready", () => resolve());
+    }),
+    3000,
+  );
+  const limits = new Limits({ redis: limitsConnection, prefix: env.SWITCHYARD_LIMITS_PREFIX, failMode: env.PROXY_LIMITS_FAIL_MODE, metrics, logger });
+
   const proxy = createProxy({
     config: {
       maxBodyBytes: env.PROXY_MAX_BODY_BYTES,
@@ -84,6 +109,7 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
     metrics,
     logger,
     dispatcher: opts.dispatcher,
+    limits,
   });
 
   return {
@@ -92,8 +118,11 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
     usage,
     metrics,
     logger,
+    limitsRedis: limitsConnection,
     async shutdown(graceMs = 10_000) {
       await proxy.close(graceMs);
+      await limits.drain();
+      limitsConnection.disconnect();
       await usage.close();
       await snapshot.stop();
       await queue.close().catch(() => undefined);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
 import type { ModelPricing, TokenUsage, UsageEvent } from "@switchyard/contracts";
 import { computeCostNanoUsd } from "@switchyard/pricing";
+import type { Limits, RequestLimits } from "./limits";
 import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
 import type { KeyEntry, Snapshot } from "./snapshot";
@@ -42,6 +43,8 @@ export interface RequestContext {
   clientAborted: boolean;
   /** Aborts the upstream call when the client goes away. */
   abortUpstream: (() => void) | null;
+  /** Set once the request passed its rate limits and budgets; settled after the response. */
+  limits: RequestLimits | null;
 }
 
 export function newRequestContext(method: string, path: string): RequestContext {
@@ -71,6 +74,7 @@ export function newRequestContext(method: string, path: string): RequestContext 
     attempts: 0,
     clientAborted: false,
     abortUpstream: null,
+    limits: null,
   };
 }
 
@@ -97,4 +101,6 @@ export interface RouteDeps {
   dispatcher: Dispatcher;
   metrics: ProxyMetrics;
   logger: Logger;
+  /** Rate limits and budgets; null when the proxy runs without them (no limits connection). */
+  limits: Limits | null;
 }

@@ -23,6 +23,8 @@ export class ProxyMetrics {
   private readonly upstreamLatency = new Map<string, Histogram>();
   private readonly snapshotReloads = { ok: 0, error: 0 };
   private spoolEvents = 0;
+  private readonly limited = { rate_limit: 0, budget: 0 };
+  private readonly limitsErrors = new Map<string, number>();
   private snapshotLoadedAt: number | null = null;
 
   countRequest(status: number, model: string, endpoint: string): void {
@@ -49,6 +51,16 @@ export class ProxyMetrics {
     });
     h.sum += seconds;
     h.count++;
+  }
+
+  /** A request refused with 429 by a rate limit or a budget. */
+  countLimited(reason: "rate_limit" | "budget"): void {
+    this.limited[reason]++;
+  }
+
+  /** A limits command that failed (Redis down, timeout); `op` is consume, reserve, settle or correct. */
+  countLimitsError(op: "consume" | "reserve" | "settle" | "correct"): void {
+    this.limitsErrors.set(op, (this.limitsErrors.get(op) ?? 0) + 1);
   }
 
   setSpoolEvents(n: number): void {
@@ -82,6 +94,14 @@ export class ProxyMetrics {
       out.push(`switchyard_proxy_upstream_latency_seconds_sum${labels({ provider })} ${h.sum}`);
       out.push(`switchyard_proxy_upstream_latency_seconds_count${labels({ provider })} ${h.count}`);
     }
+
+    out.push("# HELP switchyard_proxy_limited_requests_total Requests refused with 429 by the gateway's own rate limits or budgets.");
+    out.push("# TYPE switchyard_proxy_limited_requests_total counter");
+    for (const [reason, v] of Object.entries(this.limited)) out.push(`switchyard_proxy_limited_requests_total${labels({ reason })} ${v}`);
+
+    out.push("# HELP switchyard_limits_errors_total Rate-limit and budget commands that failed (Redis unreachable or slow), by operation.");
+    out.push("# TYPE switchyard_limits_errors_total counter");
+    for (const [op, v] of this.limitsErrors) out.push(`switchyard_limits_errors_total${labels({ op })} ${v}`);
 
     out.push("# HELP switchyard_proxy_usage_spool_events Usage events waiting in the local spool for Redis to come back.");
     out.push("# TYPE switchyard_proxy_usage_spool_events gauge");

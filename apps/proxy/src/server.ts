@@ -5,6 +5,7 @@ import { AppError, type UsageEvent } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
 import { costOf, newRequestContext, type ProxyConfig, type RequestContext, type RouteDeps } from "./context";
 import { sendAnthropicError, sendError } from "./http";
+import type { Limits } from "./limits";
 import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
 import { handleChatCompletions } from "./routes/chat-completions";
@@ -26,6 +27,8 @@ export interface ProxyDeps {
   logger: Logger;
   /** undici dispatcher for provider calls (default: a keep-alive Agent owned by the proxy). */
   dispatcher?: Dispatcher;
+  /** Rate limits and budgets (default: none enforced). */
+  limits?: Limits | null;
 }
 
 export interface Proxy {
@@ -46,6 +49,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     dispatcher: deps.dispatcher ?? (ownDispatcher as Dispatcher),
     metrics: deps.metrics,
     logger: deps.logger,
+    limits: deps.limits ?? null,
   };
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
@@ -78,6 +82,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
       deps.metrics.countRequest(ctx.status, model, ctx.endpoint);
       if (cost === null) deps.metrics.countUnpriced(model);
     }
+    // The budget gets exactly what the usage event records; fire-and-forget, once.
+    routeDeps.limits?.settle(ctx, cost);
     if (ctx.endpoint && ctx.key) {
       deps.recordUsage({
         requestId: ctx.requestId,

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { resolveSecretRef } from "@switchyard/config";
 import { CONFIG_CHANGED_CHANNEL, modelPricingSchema, type ModelPricing } from "@switchyard/contracts";
 import { decodeEncryptionKey, decryptSecret, type PrismaClient } from "@switchyard/db";
+import { MAX_NANO_USD, type BudgetPeriod } from "@switchyard/limits";
 import { resolvePricing } from "@switchyard/pricing";
 import { getProviderAdapter } from "@switchyard/providers";
 import type { Logger } from "./logger";
@@ -22,6 +23,8 @@ export interface KeyEntry {
   tags: Readonly<Record<string, string>>;
   expiresAt: number | null;
   revokedAt: number | null;
+  /** Set on the entry of a rotated-out secret: it is accepted until then (the grace period). */
+  graceEndsAt: number | null;
 }
 
 /** One usable account key of a provider, resolved (env) or decrypted: held in clear, never logged. */
@@ -78,11 +81,48 @@ export interface RouteEntry {
   createdAt: Date;
 }
 
+export interface TeamEntry {
+  id: string;
+  orgId: string;
+  slug: string;
+  /** Requests / tokens per minute over all of the team's keys together; null = unlimited. */
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+}
+
+export interface OrgEntry {
+  id: string;
+  slug: string;
+  /** IANA zone of the org's calendar budget periods (validated at load; UTC when invalid). */
+  timeZone: string;
+}
+
+export type BudgetScopeName = "key" | "team" | "org";
+
+/** A budget as the request path needs it: which period to count in and whether it blocks. */
+export interface BudgetEntry {
+  id: string;
+  scope: BudgetScopeName;
+  /** What the 429 calls it: the key's name, the team's or the org's slug. */
+  scopeName: string;
+  period: BudgetPeriod;
+  limitNanoUsd: bigint;
+  hard: boolean;
+  /** The org's time zone: periods are calendar periods in it. */
+  timeZone: string;
+}
+
 /** Everything the request path reads, swapped atomically as one immutable value. */
 export interface Snapshot {
   keysByHash: ReadonlyMap<string, KeyEntry>;
   models: ReadonlyMap<string, ModelEntry>;
   routes: ReadonlyMap<string, RouteEntry>;
+  teams: ReadonlyMap<string, TeamEntry>;
+  orgs: ReadonlyMap<string, OrgEntry>;
+  /** Budgets by the id of what they cover: a key's, a team's and an org's are three lookups. */
+  budgetsByKey: ReadonlyMap<string, readonly BudgetEntry[]>;
+  budgetsByTeam: ReadonlyMap<string, readonly BudgetEntry[]>;
+  budgetsByOrg: ReadonlyMap<string, readonly BudgetEntry[]>;
   loadedAt: Date;
 }
 
@@ -133,9 +173,26 @@ function routeTargets(json: unknown): string[] {
   );
 }
 
-/** Reads keys, providers, models and routes from Postgres (at boot and on reload only). */
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const warnedTimeZones = new Set<string>();
+
+function pushTo<T>(map: Map<string, T[]>, id: string, v: T): void {
+  const list = map.get(id);
+  if (list) list.push(v);
+  else map.set(id, [v]);
+}
+
+/** Reads keys, teams, orgs, budgets, providers, models and routes from Postgres (at boot and on reload only). */
 export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptions): Promise<Snapshot> {
-  const [keys, providers, models, routes] = await Promise.all([
+  const [keys, providers, models, routes, teams, orgs, budgets] = await Promise.all([
     prisma.virtualKey.findMany({
       select: {
         id: true,
@@ -149,6 +206,8 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
         tags: true,
         expiresAt: true,
         revokedAt: true,
+        previousKeyHash: true,
+        previousKeyExpiresAt: true,
       },
     }),
     prisma.providerCredential.findMany({
@@ -156,12 +215,18 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
     }),
     prisma.model.findMany(),
     prisma.route.findMany(),
+    prisma.team.findMany({ select: { id: true, orgId: true, slug: true, rpmLimit: true, tpmLimit: true } }),
+    prisma.organization.findMany({ select: { id: true, slug: true, timeZone: true } }),
+    prisma.budget.findMany({
+      select: { id: true, orgId: true, scope: true, teamId: true, virtualKeyId: true, amountNanoUsd: true, period: true, hard: true },
+      orderBy: { id: "asc" },
+    }),
   ]);
   const encKey = decodeEncryptionKey(opts.encryptionKey);
 
   const keysByHash = new Map<string, KeyEntry>();
   for (const k of keys) {
-    keysByHash.set(k.keyHash, {
+    const entry: KeyEntry = {
       id: k.id,
       orgId: k.orgId,
       teamId: k.teamId,
@@ -172,7 +237,13 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
       tags: stringTags(k.tags),
       expiresAt: k.expiresAt?.getTime() ?? null,
       revokedAt: k.revokedAt?.getTime() ?? null,
-    });
+      graceEndsAt: null,
+    };
+    keysByHash.set(k.keyHash, entry);
+    // A rotated key's old secret is the same key (same id, limits, budgets) until its grace ends.
+    if (k.previousKeyHash && k.previousKeyExpiresAt) {
+      keysByHash.set(k.previousKeyHash, { ...entry, graceEndsAt: k.previousKeyExpiresAt.getTime() });
+    }
   }
 
   const providersById = new Map<string, ProviderEntry>();
@@ -234,7 +305,54 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
     routeMap.set(r.alias, { alias: r.alias, strategy: r.strategy, targets: routeTargets(r.targets), strict: r.strict, createdAt: r.createdAt });
   }
 
-  return { keysByHash, models: modelMap, routes: routeMap, loadedAt: new Date() };
+  const teamMap = new Map<string, TeamEntry>();
+  for (const t of teams) teamMap.set(t.id, { id: t.id, orgId: t.orgId, slug: t.slug, rpmLimit: t.rpmLimit, tpmLimit: t.tpmLimit });
+  const orgMap = new Map<string, OrgEntry>();
+  for (const o of orgs) {
+    let timeZone = o.timeZone;
+    if (!validTimeZone(timeZone)) {
+      if (!warnedTimeZones.has(o.id)) {
+        warnedTimeZones.add(o.id);
+        opts.logger.warn({ org: o.slug, timeZone }, "unknown time zone on organisation; its budget periods use UTC");
+      }
+      timeZone = "UTC";
+    }
+    orgMap.set(o.id, { id: o.id, slug: o.slug, timeZone });
+  }
+  const keyNames = new Map(keys.map((k) => [k.id, k.name]));
+  const budgetsByKey = new Map<string, BudgetEntry[]>();
+  const budgetsByTeam = new Map<string, BudgetEntry[]>();
+  const budgetsByOrg = new Map<string, BudgetEntry[]>();
+  for (const b of budgets) {
+    const org = orgMap.get(b.orgId);
+    const base = {
+      id: b.id,
+      period: b.period.toLowerCase() as BudgetPeriod,
+      // The Redis scripts count exactly up to 2^53 nano-USD (~$9M per period); a larger limit is as good as none.
+      limitNanoUsd: b.amountNanoUsd > MAX_NANO_USD ? MAX_NANO_USD : b.amountNanoUsd < 0n ? 0n : b.amountNanoUsd,
+      hard: b.hard,
+      timeZone: org?.timeZone ?? "UTC",
+    };
+    if (b.scope === "KEY" && b.virtualKeyId) {
+      pushTo(budgetsByKey, b.virtualKeyId, { ...base, scope: "key", scopeName: keyNames.get(b.virtualKeyId) ?? b.virtualKeyId });
+    } else if (b.scope === "TEAM" && b.teamId) {
+      pushTo(budgetsByTeam, b.teamId, { ...base, scope: "team", scopeName: teamMap.get(b.teamId)?.slug ?? b.teamId });
+    } else if (b.scope === "ORG") {
+      pushTo(budgetsByOrg, b.orgId, { ...base, scope: "org", scopeName: org?.slug ?? b.orgId });
+    }
+  }
+
+  return {
+    keysByHash,
+    models: modelMap,
+    routes: routeMap,
+    teams: teamMap,
+    orgs: orgMap,
+    budgetsByKey,
+    budgetsByTeam,
+    budgetsByOrg,
+    loadedAt: new Date(),
+  };
 }
 
 export interface SnapshotStoreOptions extends SnapshotLoadOptions {

@@ -38,9 +38,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Real Postgres (own database), real Redis (DB 1), the mock upstream in-process. */
-export async function setupHarness(): Promise<Harness> {
-  const databaseUrl = await prepareTestDatabase("switchyard_test_proxy");
+/**
+ * Real Postgres (own database), real Redis (DB 1), the mock upstream in-process.
+ * `database`: the suite's own database (default switchyard_test_proxy).
+ */
+export async function setupHarness(opts: { database?: string } = {}): Promise<Harness> {
+  const databaseUrl = await prepareTestDatabase(opts.database ?? "switchyard_test_proxy");
   const prisma = createPrismaClient(databaseUrl);
   await truncateAll(prisma);
   const redis = createRedisConnection(REDIS_URL);

@@ -64,6 +64,11 @@ describe("parseEnv", () => {
     expect(env.PROXY_PORT).toBe(4100);
     expect(env.REDIS_URL).toBe("redis://127.0.0.1:6379");
   });
+  it("defaults the proxy's limits to fail-open under the sy: prefix and refuses an unknown fail mode", () => {
+    const env = parseEnv(proxyEnvSchema, { SWITCHYARD_ENCRYPTION_KEY: "a".repeat(64) });
+    expect(env).toMatchObject({ PROXY_LIMITS_FAIL_MODE: "open", SWITCHYARD_LIMITS_PREFIX: "sy:", PROXY_LIMITS_TIMEOUT_MS: 500 });
+    expect(() => parseEnv(proxyEnvSchema, { SWITCHYARD_ENCRYPTION_KEY: "a".repeat(64), PROXY_LIMITS_FAIL_MODE: "sometimes" })).toThrow(/PROXY_LIMITS_FAIL_MODE/);
+  });
   it("stops with a message naming every bad variable", () => {
     expect(() => parseEnv(proxyEnvSchema, { PROXY_PORT: "eighty" })).toThrow(EnvError);
     try {

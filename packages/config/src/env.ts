@@ -19,6 +19,19 @@ export const baseEnvSchema = z.object({
   SWITCHYARD_ENCRYPTION_KEY: encryptionKey,
 });
 
+/** Key prefix of the rate-limit and budget counters in Redis: proxies and workers must share it. */
+const limitsPrefix = z.string().min(1).default("sy:");
+
+/** Email (budget alerts from the worker, invitations from the dashboard). */
+const mailEnv = {
+  /** nodemailer transport URL. */
+  SMTP_URL: z.string().default("smtp://127.0.0.1:1025"),
+  /** Sender of Switchyard's emails. */
+  MAIL_FROM: z.string().default("Switchyard <switchyard@localhost>"),
+  /** The dashboard's address as people reach it, for links in emails (dashboard default: BETTER_AUTH_URL). */
+  DASHBOARD_URL: z.string().url().optional(),
+};
+
 export const proxyEnvSchema = baseEnvSchema.extend({
   PROXY_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   PROXY_HOST: z.string().default("0.0.0.0"),
@@ -32,6 +45,14 @@ export const proxyEnvSchema = baseEnvSchema.extend({
   PROXY_SNAPSHOT_REFRESH_MS: z.coerce.number().int().positive().default(30_000),
   /** Where usage events go when Redis cannot take them. */
   PROXY_SPOOL_DIR: z.string().default("./var/spool"),
+  /**
+   * What the proxy does when Redis cannot answer a rate-limit or budget check:
+   * "open" serves the request unchecked (logged, counted), "closed" answers 503.
+   */
+  PROXY_LIMITS_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
+  SWITCHYARD_LIMITS_PREFIX: limitsPrefix,
+  /** Longest wait for one limits command before the fail mode applies. */
+  PROXY_LIMITS_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
 });
 export type ProxyEnv = z.infer<typeof proxyEnvSchema>;
 
@@ -39,7 +60,10 @@ export const workerEnvSchema = baseEnvSchema.extend({
   WORKER_BATCH_SIZE: z.coerce.number().int().positive().max(5000).default(200),
   WORKER_BATCH_WAIT_MS: z.coerce.number().int().nonnegative().default(200),
   WORKER_CONCURRENCY: z.coerce.number().int().positive().default(400),
-  SMTP_URL: z.string().default("smtp://127.0.0.1:1025"),
+  /** How often every budget is reconciled from Postgres into Redis and checked for alerts. */
+  WORKER_BUDGET_INTERVAL_MS: z.coerce.number().int().positive().default(15_000),
+  SWITCHYARD_LIMITS_PREFIX: limitsPrefix,
+  ...mailEnv,
 });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
@@ -47,6 +71,7 @@ export const dashboardEnvSchema = baseEnvSchema.extend({
   DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   BETTER_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   BETTER_AUTH_URL: z.string().url().optional(),
+  ...mailEnv,
 });
 export type DashboardEnv = z.infer<typeof dashboardEnvSchema>;
 

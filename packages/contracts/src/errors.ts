@@ -13,6 +13,8 @@ export const errorCodes = {
   request_too_large: { status: 413, type: "invalid_request_error" },
   rate_limit_exceeded: { status: 429, type: "rate_limit_error" },
   budget_exceeded: { status: 429, type: "insufficient_quota" },
+  /** Rate limits or budgets cannot be checked (Redis down) and PROXY_LIMITS_FAIL_MODE=closed. */
+  limits_unavailable: { status: 503, type: "api_error" },
   internal_error: { status: 500, type: "api_error" },
   upstream_error: { status: 502, type: "upstream_error" },
   upstream_unavailable: { status: 503, type: "upstream_error" },

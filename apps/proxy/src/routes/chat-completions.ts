@@ -3,7 +3,7 @@ import { AppError, chatCompletionRequestSchema } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
 import { costOf, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
-import { admitRequest, callProvider, estimateUsageIfMissing, pickModel, pumpStream, readCompletion } from "./chat-core";
+import { admitRequest, callProvider, chatDemand, enforceLimits, estimateUsageIfMissing, pickModel, pumpStream, readCompletion } from "./chat-core";
 
 /** POST /v1/chat/completions: the client's body already is the canonical request. */
 export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, deps: RouteDeps): Promise<void> {
@@ -17,11 +17,12 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
   }
   const body = parsed.data;
   const model = pickModel(ctx, deps, body.model, body.stream === true);
+  await enforceLimits(res, ctx, deps, model, chatDemand(body, model));
   const call = await callProvider(res, ctx, deps, body, model);
 
   if (call.prepared.stream) {
-    await pumpStream(res, ctx, call, model.provider.slug);
-    await estimateUsageIfMissing(ctx, body, model, null);
+    const streamed = await pumpStream(res, ctx, call, model.provider.slug);
+    await estimateUsageIfMissing(ctx, body, model, null, streamed);
     return;
   }
 

@@ -12,6 +12,7 @@ import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, typ
 import { authenticate, isModelAllowed, parseTagsHeader } from "../auth";
 import type { RequestContext, RouteDeps } from "../context";
 import { ProviderHttpError, readBodyLimited } from "../http";
+import { maxOutputTokensFor, type LimitDemand } from "../limits";
 import { pickProviderKey, resolveModel, type ModelEntry } from "../snapshot";
 
 export const firstHeader = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
@@ -49,6 +50,24 @@ export function pickModel(ctx: RequestContext, deps: RouteDeps, name: string, st
   ctx.provider = resolved.model.provider.slug;
   ctx.pricing = resolved.model.pricing;
   return resolved.model;
+}
+
+/**
+ * The rate-limit and budget step, after the model is known and before the provider is
+ * called: 429 when a limit or hard budget refuses, x-ratelimit-* headers otherwise.
+ */
+export async function enforceLimits(res: ServerResponse, ctx: RequestContext, deps: RouteDeps, model: ModelEntry, demand: LimitDemand): Promise<void> {
+  const snapshot = deps.getSnapshot();
+  if (!deps.limits || !snapshot) return;
+  await deps.limits.admit(res, ctx, snapshot, model, demand);
+}
+
+/** What a chat request may consume: its estimated input and its worst-case output. */
+export function chatDemand(body: ChatCompletionRequest, model: ModelEntry): LimitDemand {
+  return {
+    estimateInputTokens: () => estimateChatInputTokens(body, model.upstreamModel, model.provider.type),
+    maxOutputTokens: maxOutputTokensFor(body, model),
+  };
 }
 
 /** An undici failure (no HTTP answer) → 504 for timeouts, 502 otherwise; the message names the provider. */
@@ -253,8 +272,17 @@ export interface StreamEncoder {
   end(failure: { status: number; message: string } | null): string;
 }
 
-/** Streams the provider's answer through the adapter (and the encoder, if any) to the client as it arrives. */
-export async function pumpStream(res: ServerResponse, ctx: RequestContext, call: ProviderCall, provider: string, encoder?: StreamEncoder): Promise<void> {
+/** OpenAI SSE kept per stream for estimating usage a provider did not report (bounded). */
+const MAX_KEPT_STREAM_CHARS = 4 * 1024 * 1024;
+
+/**
+ * Streams the provider's answer through the adapter (and the encoder, if any) to the
+ * client as it arrives. Returns the OpenAI SSE it produced (up to 4 MiB), from which
+ * estimateUsageIfMissing counts the output of a stream that ended without usage.
+ */
+export async function pumpStream(res: ServerResponse, ctx: RequestContext, call: ProviderCall, provider: string, encoder?: StreamEncoder): Promise<string[]> {
+  const produced: string[] = [];
+  let producedChars = 0;
   const { adapter, upstream } = call;
   res.writeHead(upstream.statusCode, {
     // Whatever the provider streams, the adapters emit OpenAI SSE.
@@ -269,6 +297,10 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
   const decoder = new TextDecoder();
   const forward = async (output: string, firstContent: boolean) => {
     if (firstContent && ctx.ttftMs === null) ctx.ttftMs = Math.round(performance.now() - ctx.startedAt);
+    if (output && producedChars < MAX_KEPT_STREAM_CHARS) {
+      produced.push(output);
+      producedChars += output.length;
+    }
     const out = encoder && output ? encoder.push(output) : output;
     if (out && !res.write(out)) await drained(res);
   };
@@ -300,18 +332,54 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
     if (tail) res.write(tail);
   }
   if (!res.destroyed) res.end();
+  return produced;
+}
+
+/** The generated text in OpenAI chat SSE (content, refusals, tool-call arguments). */
+function streamedOutputText(sse: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const line of sse.join("").split("\n")) {
+    if (!line.startsWith("data:")) continue;
+    const data = line.slice(5).trim();
+    if (data === "" || data === "[DONE]") continue;
+    let chunk: { choices?: { delta?: { content?: unknown; refusal?: unknown; tool_calls?: { function?: { arguments?: unknown } }[] } }[] };
+    try {
+      chunk = JSON.parse(data) as typeof chunk;
+    } catch {
+      continue;
+    }
+    for (const choice of chunk.choices ?? []) {
+      const d = choice.delta;
+      if (typeof d?.content === "string") out.push(d.content);
+      if (typeof d?.refusal === "string") out.push(d.refusal);
+      for (const t of d?.tool_calls ?? []) if (typeof t.function?.arguments === "string") out.push(t.function.arguments);
+    }
+  }
+  return out;
 }
 
 /**
- * When a successful reply carried no usage (some OpenAI-compatible servers send none),
- * count it ourselves and mark the event "estimated" rather than recording zero tokens.
- * Streams without usage get their input estimated; their output is not reassembled here.
+ * When a reply carried no usage, count it ourselves and mark the event "estimated"
+ * rather than recording zero tokens: some OpenAI-compatible servers send none, and a
+ * stream the client cut off or the provider broke ends before its usage chunk, yet
+ * the provider bills what it generated. `streamed` (a stream's OpenAI SSE, from
+ * pumpStream) is counted as the output; a stream is estimated whatever its status,
+ * because the provider accepted it. A non-streamed error is not estimated.
  */
-export async function estimateUsageIfMissing(ctx: RequestContext, body: ChatCompletionRequest, model: ModelEntry, completion: ChatCompletion | null): Promise<void> {
-  if (ctx.usage !== null || ctx.status >= 400 || ctx.clientAborted) return;
+export async function estimateUsageIfMissing(
+  ctx: RequestContext,
+  body: ChatCompletionRequest,
+  model: ModelEntry,
+  completion: ChatCompletion | null,
+  streamed?: readonly string[],
+): Promise<void> {
+  if (ctx.usage !== null) return;
+  if (streamed === undefined && (ctx.status >= 400 || ctx.clientAborted)) return;
   const providerType = model.provider.type;
   const inputTokens = await estimateChatInputTokens(body, model.upstreamModel, providerType);
-  const outputText = (completion?.choices ?? []).flatMap((c) => [c.message.content ?? "", ...(c.message.tool_calls ?? []).map((t) => t.function.arguments)]);
+  const outputText = streamed
+    ? streamedOutputText(streamed)
+    : (completion?.choices ?? []).flatMap((c) => [c.message.content ?? "", ...(c.message.tool_calls ?? []).map((t) => t.function.arguments)]);
   const outputTokens = outputText.length > 0 ? (await countTextTokens(outputText, model.upstreamModel, providerType)).tokens : 0;
   ctx.usage = { inputTokens, outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
   ctx.usageSource = "estimated";

@@ -19,7 +19,7 @@ import {
 import { countEmbeddingInputTokens } from "@switchyard/tokenizer";
 import { costOf, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
-import { admitRequest, pickModel, sendUpstream, transportError, upstreamTargetFor } from "./chat-core";
+import { admitRequest, enforceLimits, pickModel, sendUpstream, transportError, upstreamTargetFor } from "./chat-core";
 
 /** OpenAI's CreateEmbeddingRequest: what the gateway relies on; other fields pass through. */
 const embeddingRequestSchema = z.looseObject({
@@ -64,6 +64,12 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
     throw new AppError("upstream_error", `Provider "${model.provider.slug}" is misconfigured: ${(err as Error).message}.`);
   }
   if (prepared.droppedParams.length > 0) res.setHeader("x-switchyard-dropped-params", prepared.droppedParams.join(","));
+
+  // Embeddings produce no output tokens: the worst case is the input alone.
+  await enforceLimits(res, ctx, deps, model, {
+    estimateInputTokens: async () => (await countEmbeddingInputTokens(body.input, model.upstreamModel, model.provider.type)).tokens,
+    maxOutputTokens: 0,
+  });
 
   // Embeddings fail with the provider's usual error envelope: its chat adapter reads it.
   const chatAdapter = getProviderAdapter(model.provider.type) ?? openAiAdapter;

@@ -4,7 +4,7 @@ import { formatNanoUsd } from "@switchyard/pricing";
 import { inboundAnthropic } from "@switchyard/providers";
 import { costOf, type RequestContext, type RouteDeps } from "../context";
 import { sendJson } from "../http";
-import { admitRequest, callProvider, estimateUsageIfMissing, pickModel, pumpStream, readCompletion, type StreamEncoder } from "./chat-core";
+import { admitRequest, callProvider, chatDemand, enforceLimits, estimateUsageIfMissing, pickModel, pumpStream, readCompletion, type StreamEncoder } from "./chat-core";
 
 /**
  * OpenAI's own API refuses `max_tokens` on reasoning models; servers that merely speak
@@ -50,11 +50,13 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
   if (!translated.ok) throw new AppError("invalid_request", translated.message, { param: translated.param });
   if (!model) throw new AppError("invalid_request", "model: model is required", { param: "model" });
 
+  // Anthropic's max_tokens (required) arrives as max_tokens or max_completion_tokens of the translated request.
+  await enforceLimits(res, ctx, deps, model, chatDemand(translated.request, model));
   const call = await callProvider(res, ctx, deps, translated.request, model, translated.droppedParams);
 
   if (call.prepared.stream) {
-    await pumpStream(res, ctx, call, model.provider.slug, anthropicEncoder(model.name, ctx.requestId));
-    await estimateUsageIfMissing(ctx, translated.request, model, null);
+    const streamed = await pumpStream(res, ctx, call, model.provider.slug, anthropicEncoder(model.name, ctx.requestId));
+    await estimateUsageIfMissing(ctx, translated.request, model, null, streamed);
     return;
   }
 

@@ -188,8 +188,11 @@ export async function revokeKeyCommand(
   const db = ctx.prisma;
   let key = await db.virtualKey.findUnique({ where: { id: target } });
   // A full key is matched by its hash (its clear text is never stored).
-  if (!key && target.startsWith(VIRTUAL_KEY_PREFIX))
-    key = await db.virtualKey.findUnique({ where: { keyHash: hashVirtualKey(target) } });
+  if (!key && target.startsWith(VIRTUAL_KEY_PREFIX)) {
+    const hash = hashVirtualKey(target);
+    // The secret replaced by a rotation (still in its grace period) names the same key.
+    key = await db.virtualKey.findFirst({ where: { OR: [{ keyHash: hash }, { previousKeyHash: hash }] } });
+  }
   if (!key && target.startsWith(VIRTUAL_KEY_PREFIX) && target.length <= VIRTUAL_KEY_VISIBLE_CHARS) {
     // A bare "sk-sy-" or a couple of characters is a typo, not a key to revoke.
     if (target.length < MIN_PREFIX)

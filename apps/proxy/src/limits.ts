@@ -1,0 +1,323 @@
+/**
+ * Rate limits (RPM/TPM per key and per team) and budgets (per key, team and org) on the
+ * request path. One step after the model is known and before the provider is called
+ * (`admit`), one after the response is finished (`settle`). The counters and their
+ * atomic scripts live in @switchyard/limits; this file decides which scopes and budgets
+ * apply, what to reserve, what the client is told, and what happens when Redis fails.
+ */
+import type { ServerResponse } from "node:http";
+import { AppError, type ModelPricing } from "@switchyard/contracts";
+import {
+  consumeRateLimit,
+  correctTokens,
+  MAX_NANO_USD,
+  periodEnd,
+  periodStart,
+  reserveBudget,
+  settleBudget,
+  type BudgetPeriod,
+  type BudgetRef,
+  type BudgetTarget,
+  type LimitsRedis,
+  type RateLimitResult,
+  type RateLimitScope,
+} from "@switchyard/limits";
+import { computeCostNanoUsd } from "@switchyard/pricing";
+import type { RequestContext } from "./context";
+import type { Logger } from "./logger";
+import type { ProxyMetrics } from "./metrics";
+import type { BudgetEntry, ModelEntry, Snapshot } from "./snapshot";
+
+/** Output tokens reserved for when neither the request nor the model's capabilities bound them. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
+/** What one admitted request holds until its response is finished (RequestContext.limits). */
+export interface RequestLimits {
+  /** Scopes whose TPM window counted the estimate; corrected to the actual tokens afterwards. */
+  tpmScopes: RateLimitScope[];
+  estimatedTokens: number;
+  /** Date.now() when the estimate was counted. */
+  countedAtMs: number;
+  reservation: { reservationId: string; budgets: BudgetTarget[] } | null;
+  settled: boolean;
+}
+
+/** What a request may consume, as far as the gateway can tell before sending it. */
+export interface LimitDemand {
+  /** Input tokens to expect; called only when a TPM limit or a priced budget needs the number. */
+  estimateInputTokens(): Promise<number>;
+  /** Most output tokens the request may produce (0 for embeddings). */
+  maxOutputTokens: number;
+}
+
+/**
+ * Worst-case output of a chat request: its own max_completion_tokens / max_tokens, else
+ * the model's configured maxOutputTokens, else DEFAULT_MAX_OUTPUT_TOKENS; times `n`.
+ */
+export function maxOutputTokensFor(
+  body: { max_tokens?: number | null; max_completion_tokens?: number | null; n?: number | null },
+  model: ModelEntry,
+): number {
+  const configured = model.capabilities.maxOutputTokens;
+  const perChoice =
+    body.max_completion_tokens ??
+    body.max_tokens ??
+    (typeof configured === "number" && Number.isSafeInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_OUTPUT_TOKENS);
+  return perChoice * (body.n ?? 1);
+}
+
+/**
+ * The most a request can cost: every input token at the dearest input rate (plain or
+ * cache write) and every output token at the dearest output rate (plain or reasoning).
+ */
+export function worstCaseCostNanoUsd(pricing: ModelPricing, inputTokens: number, outputTokens: number): bigint {
+  const writes = pricing.cacheWritePerMTok !== undefined ? [0, inputTokens] : [0];
+  const reasoning = pricing.reasoningPerMTok !== undefined ? [0, outputTokens] : [0];
+  let max = 0n;
+  for (const cacheWriteTokens of writes) {
+    for (const reasoningTokens of reasoning) {
+      const c = computeCostNanoUsd({ inputTokens, outputTokens, cachedInputTokens: 0, cacheWriteTokens, reasoningTokens }, pricing);
+      if (c > max) max = c;
+    }
+  }
+  return max > MAX_NANO_USD ? MAX_NANO_USD : max;
+}
+
+/** OpenAI's reset format (Go durations): "0s", "42s", "1m1s", "1h0m0s". */
+export function formatResetDuration(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h > 0) return `${h}h${m}m${sec}s`;
+  if (m > 0) return `${m}m${sec}s`;
+  return `${sec}s`;
+}
+
+/** "$10.00", "$0.0002202": at least cents, at most nano-dollars, no trailing zeros beyond cents. */
+export function formatUsd(nano: bigint): string {
+  const whole = nano / 1_000_000_000n;
+  let frac = (nano % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "");
+  if (frac.length < 2) frac = frac.padEnd(2, "0");
+  return `$${whole}.${frac}`;
+}
+
+// Period bounds change once a day at most; computing them with Intl on every request is waste.
+const periodCache = new Map<string, { start: Date; end: Date }>();
+export function periodBounds(period: BudgetPeriod, timeZone: string, now: Date): { start: Date; end: Date } {
+  const k = `${period}|${timeZone}`;
+  const c = periodCache.get(k);
+  if (c && now >= c.start && now < c.end) return c;
+  const b = { start: periodStart(period, timeZone, now), end: periodEnd(period, timeZone, now) };
+  periodCache.set(k, b);
+  return b;
+}
+
+const PERIOD_ADJECTIVE: Record<BudgetPeriod, string> = { day: "daily", week: "weekly", month: "monthly" };
+const NO_BUDGETS: readonly BudgetEntry[] = [];
+
+export interface LimitsOptions {
+  /** A connection of its own with a short command timeout and no offline queue (fails fast). */
+  redis: LimitsRedis;
+  prefix: string;
+  failMode: "open" | "closed";
+  metrics: ProxyMetrics;
+  logger: Logger;
+}
+
+export class Limits {
+  private lastWarnAt = 0;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly opts: LimitsOptions) {}
+
+  /**
+   * Checks and counts the request against every rate limit and budget that applies to
+   * its key: sets the x-ratelimit-* headers, throws a 429 (or, fail-closed with Redis
+   * down, a 503), otherwise leaves `ctx.limits` for settle(). Without any limit or
+   * budget it does nothing at all (no Redis call).
+   */
+  async admit(res: ServerResponse, ctx: RequestContext, snapshot: Snapshot, model: ModelEntry, demand: LimitDemand): Promise<void> {
+    const key = ctx.key;
+    if (!key) return;
+    const team = snapshot.teams.get(key.teamId);
+    const scopes: RateLimitScope[] = [];
+    if (key.rpmLimit !== null || key.tpmLimit !== null) scopes.push({ scope: "key", id: key.id, rpm: key.rpmLimit, tpm: key.tpmLimit });
+    if (team && (team.rpmLimit !== null || team.tpmLimit !== null)) scopes.push({ scope: "team", id: team.id, rpm: team.rpmLimit, tpm: team.tpmLimit });
+    const budgets = [
+      ...(snapshot.budgetsByKey.get(key.id) ?? NO_BUDGETS),
+      ...(snapshot.budgetsByTeam.get(key.teamId) ?? NO_BUDGETS),
+      ...(snapshot.budgetsByOrg.get(key.orgId) ?? NO_BUDGETS),
+    ];
+    if (scopes.length === 0 && budgets.length === 0) return;
+
+    const tpmScopes = scopes.filter((s) => s.tpm !== null && s.tpm !== undefined);
+    const pricing = model.pricing;
+    const needTokens = tpmScopes.length > 0 || (budgets.length > 0 && pricing !== null);
+    const estimatedTokens = needTokens ? await this.estimate(demand) : 0;
+    const now = new Date();
+    const refs: BudgetRef[] = budgets.map((b) => ({
+      id: b.id,
+      periodStart: periodBounds(b.period, b.timeZone, now).start,
+      limitNanoUsd: b.limitNanoUsd,
+      hard: b.hard,
+    }));
+    // An unpriced model cannot be costed: it reserves (and later settles) 0, so it is
+    // refused only once a hard budget is already used up.
+    const amount = refs.length > 0 && pricing ? worstCaseCostNanoUsd(pricing, estimatedTokens, demand.maxOutputTokens) : 0n;
+
+    const { redis, prefix } = this.opts;
+    // Both scripts go out back to back on one connection: one round trip, not two.
+    const [rate, reserve] = await Promise.allSettled([
+      scopes.length > 0 ? consumeRateLimit(redis, scopes, { estimatedTokens, prefix, nowMs: now.getTime() }) : Promise.resolve(null),
+      refs.length > 0 ? reserveBudget(redis, refs, amount, { prefix, reservationId: ctx.requestId }) : Promise.resolve(null),
+    ]);
+    const rateResult = rate.status === "fulfilled" ? rate.value : null;
+    const reservation = reserve.status === "fulfilled" ? reserve.value : null;
+    if (rate.status === "rejected") this.failure("consume", rate.reason);
+    if (reserve.status === "rejected") this.failure("reserve", reserve.reason);
+    const reserved = reservation?.ok ? { reservationId: reservation.reservationId, budgets: reservation.budgets } : null;
+    const tokensCounted = rateResult?.allowed === true && estimatedTokens > 0 && tpmScopes.length > 0;
+
+    if ((rate.status === "rejected" || reserve.status === "rejected") && this.opts.failMode === "closed") {
+      if (reserved) this.background("settle", settleBudget(redis, reserved, 0n, { prefix }));
+      if (tokensCounted) this.background("correct", correctTokens(redis, tpmScopes, -estimatedTokens, { prefix }));
+      throw new AppError("limits_unavailable", "Rate limits and budgets cannot be checked right now (the gateway's Redis is unreachable); try again shortly.", {
+        headers: { "retry-after": "1" },
+      });
+    }
+
+    if (rateResult) setRateLimitHeaders(res, scopes, rateResult);
+    if (rateResult && !rateResult.allowed) {
+      if (reserved) this.background("settle", settleBudget(redis, reserved, 0n, { prefix }));
+      this.opts.metrics.countLimited("rate_limit");
+      throw rateLimitError(scopes, rateResult, { key: key.name, team: team?.slug ?? key.teamId }, estimatedTokens);
+    }
+    if (reservation && !reservation.ok) {
+      // The request never goes out: give its estimated tokens back (its request still counts toward RPM).
+      if (tokensCounted) this.background("correct", correctTokens(redis, tpmScopes, -estimatedTokens, { prefix }));
+      this.opts.metrics.countLimited("budget");
+      const entry = budgets[refs.indexOf(reservation.deniedBy)];
+      if (!entry) throw new Error("reserveBudget named a budget that was not asked for");
+      throw budgetError(entry, reservation.spentNanoUsd, reservation.reservedNanoUsd, amount, now);
+    }
+    ctx.limits = { tpmScopes: tokensCounted ? tpmScopes : [], estimatedTokens, countedAtMs: now.getTime(), reservation: reserved, settled: false };
+  }
+
+  /**
+   * After the response (streams and client aborts included): the reservation becomes
+   * the recorded cost (`cost`, null = unpriced → 0) and the TPM estimate becomes the
+   * actual tokens. Once per request; never awaited by the response; failures are
+   * logged and counted.
+   */
+  settle(ctx: RequestContext, cost: bigint | null): void {
+    const l = ctx.limits;
+    if (!l || l.settled) return;
+    l.settled = true;
+    const { redis, prefix } = this.opts;
+    if (l.reservation) {
+      const actual = cost === null || cost < 0n ? 0n : cost > MAX_NANO_USD ? MAX_NANO_USD : cost;
+      this.background("settle", settleBudget(redis, l.reservation, actual, { prefix }));
+    }
+    if (l.tpmScopes.length > 0) {
+      const actual = ctx.usage ? ctx.usage.inputTokens + ctx.usage.outputTokens : 0;
+      // After 60 s the estimate has left the window already: count the actual tokens, don't subtract it again.
+      const stillCounted = Date.now() - l.countedAtMs < 59_000 ? l.estimatedTokens : 0;
+      const delta = actual - stillCounted;
+      if (delta !== 0) this.background("correct", correctTokens(redis, l.tpmScopes, delta, { prefix }));
+    }
+  }
+
+  /** A tokenizer failure must not fail the request: count 0 up front; settle corrects to the actual tokens. */
+  private async estimate(demand: LimitDemand): Promise<number> {
+    try {
+      return await demand.estimateInputTokens();
+    } catch (err) {
+      this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "cannot estimate input tokens; counting 0 until the call reports usage");
+      return 0;
+    }
+  }
+
+  /** Waits (bounded) for settles still on their way to Redis; for shutdown. */
+  async drain(timeoutMs = 2000): Promise<void> {
+    if (this.pending.size === 0) return;
+    await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  private background(op: "settle" | "correct", p: Promise<unknown>): void {
+    const tracked = p.catch((err: unknown) => this.failure(op, err)).finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+
+  private failure(op: "consume" | "reserve" | "settle" | "correct", err: unknown): void {
+    this.opts.metrics.countLimitsError(op);
+    // Redis down means thousands of these a second: one line every 30 s is enough. Never the key or the prompt.
+    const now = Date.now();
+    if (now - this.lastWarnAt < 30_000) return;
+    this.lastWarnAt = now;
+    this.opts.logger.warn(
+      { op, err: err instanceof Error ? err.message : String(err), failMode: this.opts.failMode },
+      this.opts.failMode === "open" ? "limits unavailable: serving requests without rate-limit/budget checks" : "limits unavailable: refusing requests (fail-closed)",
+    );
+  }
+}
+
+/** OpenAI's x-ratelimit-* headers from the tightest scope (smallest limit, smallest remaining). */
+function setRateLimitHeaders(res: ServerResponse, scopes: readonly RateLimitScope[], r: RateLimitResult): void {
+  const denied = r.allowed ? undefined : scopes.find((s) => s.scope === r.deniedBy?.scope && s.id === r.deniedBy.id);
+  const limitOf = (dim: "rpm" | "tpm"): number | null => {
+    if (denied && r.deniedBy?.limit === dim) return denied[dim] ?? null;
+    let min: number | null = null;
+    for (const s of scopes) {
+      const v = s[dim];
+      if (v !== null && v !== undefined && (min === null || v < min)) min = v;
+    }
+    return min;
+  };
+  const requests = limitOf("rpm");
+  if (requests !== null && r.remainingRequests !== null) {
+    res.setHeader("x-ratelimit-limit-requests", String(requests));
+    res.setHeader("x-ratelimit-remaining-requests", String(r.remainingRequests));
+    res.setHeader("x-ratelimit-reset-requests", formatResetDuration(r.resetRequestsSeconds ?? 0));
+  }
+  const tokens = limitOf("tpm");
+  if (tokens !== null && r.remainingTokens !== null) {
+    res.setHeader("x-ratelimit-limit-tokens", String(tokens));
+    res.setHeader("x-ratelimit-remaining-tokens", String(r.remainingTokens));
+    res.setHeader("x-ratelimit-reset-tokens", formatResetDuration(r.resetTokensSeconds ?? 0));
+  }
+}
+
+function rateLimitError(scopes: readonly RateLimitScope[], r: RateLimitResult, names: { key: string; team: string }, estimatedTokens: number): AppError {
+  const by = r.deniedBy;
+  const scope = scopes.find((s) => s.scope === by?.scope && s.id === by.id);
+  const who = by?.scope === "team" ? `team '${names.team}'` : `key '${names.key}'`;
+  const retry = Math.max(1, r.retryAfterSeconds);
+  let what: string;
+  if (by?.limit === "tpm") {
+    const limit = scope?.tpm ?? 0;
+    what =
+      estimatedTokens > limit
+        ? `${limit} tokens per minute (tpm), and this request alone is estimated at ${estimatedTokens} input tokens, so it can never pass; send a smaller request`
+        : `${limit} tokens per minute (tpm); this request is estimated at ${estimatedTokens} input tokens`;
+  } else {
+    what = `${scope?.rpm ?? 0} requests per minute (rpm)`;
+  }
+  return new AppError("rate_limit_exceeded", `Rate limit reached for ${who}: ${what}. Try again in ${retry} s.`, {
+    headers: { "retry-after": String(retry) },
+  });
+}
+
+function budgetError(entry: BudgetEntry, spent: bigint, reserved: bigint, amount: bigint, now: Date): AppError {
+  const end = periodBounds(entry.period, entry.timeZone, now).end;
+  const retry = Math.max(1, Math.ceil((end.getTime() - now.getTime()) / 1000));
+  const held = reserved > 0n ? ` (plus ${formatUsd(reserved)} held by requests in progress)` : "";
+  const cost = amount > 0n ? `, and this request could cost up to ${formatUsd(amount)}` : "";
+  return new AppError(
+    "budget_exceeded",
+    `Budget exceeded: ${entry.scope} '${entry.scopeName}' has a hard ${PERIOD_ADJECTIVE[entry.period]} budget of ${formatUsd(entry.limitNanoUsd)}; ` +
+      `${formatUsd(spent)} is spent this ${entry.period}${held}${cost}. ` +
+      `It resets at ${end.toISOString()} (start of the next ${entry.period} in ${entry.timeZone}).`,
+    { headers: { "retry-after": String(retry) } },
+  );
+}
