@@ -21,6 +21,8 @@ export const allowedDeps = {
   e2e: ["contracts", "config", "db", "jobs", "pricing", "mock-upstream"],
   // test-only fake provider; imports nothing of ours
   "mock-upstream": [],
+  // test and demo SMTP server; imports nothing of ours
+  "mail-catcher": [],
 };
 
 const ioModules = [
@@ -69,9 +71,9 @@ export function switchyard(opts) {
     return patterns;
   };
   const restrictedPatterns = restrictionsFor([]);
-  // Tests and benchmarks may use the fake provider; shipped code may not.
-  const testPatterns = restrictionsFor(["mock-upstream"]);
-  const testFiles = ["**/*.test.ts", "**/*.test.tsx", "test/**", "bench/**"];
+  // Tests and benchmarks may use the fake provider and the mail catcher; shipped code may not.
+  const testPatterns = restrictionsFor(["mock-upstream", "mail-catcher"]);
+  const testFiles = ["**/*.test.ts", "**/*.test.tsx", "test/**", "bench/**", "src/testing/**"];
 
   return tseslint.config(
     { ignores: ["dist/**", ".next/**", "src/generated/**", "next-env.d.ts", "*.config.*", ...(opts.ignores ?? [])] },

@@ -1,9 +1,12 @@
 import { pino } from "pino";
 import { createPrismaClient } from "@switchyard/db";
-import { createRedisConnection } from "@switchyard/jobs";
+import { createProducerConnection, createRedisConnection } from "@switchyard/jobs";
 import { EnvError, type WorkerEnv } from "@switchyard/config";
 import { loadEnv } from "./env";
 import { startUsageConsumer } from "./usage/consumer";
+import { systemClock } from "./budgets/budgets";
+import { startBudgetLoop } from "./budgets/loop";
+import { createSmtpMailer } from "./budgets/mailer";
 
 function loadEnvOrExit(): WorkerEnv {
   try {
@@ -26,6 +29,24 @@ async function main(): Promise<void> {
   const connection = createRedisConnection(env.REDIS_URL);
   connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
 
+  // Budget counters get their own connection that fails fast: a Redis outage must not
+  // park the budget loop (BullMQ's connection retries forever by design).
+  const limitsRedis = createProducerConnection(env.REDIS_URL);
+  limitsRedis.on("error", (err) =>
+    logger.warn({ err: err.message }, "limits redis connection error"),
+  );
+  const mailer = createSmtpMailer(env.SMTP_URL, env.MAIL_FROM);
+  const budgets = startBudgetLoop({
+    prisma,
+    redis: limitsRedis,
+    mailer,
+    clock: systemClock,
+    limitsPrefix: env.SWITCHYARD_LIMITS_PREFIX,
+    dashboardUrl: env.DASHBOARD_URL,
+    intervalMs: env.WORKER_BUDGET_INTERVAL_MS,
+    logger,
+  });
+
   const usage = startUsageConsumer({
     prisma,
     connection,
@@ -33,10 +54,15 @@ async function main(): Promise<void> {
     batchWaitMs: env.WORKER_BATCH_WAIT_MS,
     concurrency: env.WORKER_CONCURRENCY,
     logger,
+    onCommitted: (events) => budgets.usageCommitted(events),
   });
   await usage.worker.waitUntilReady();
   logger.info(
-    { batchSize: env.WORKER_BATCH_SIZE, concurrency: env.WORKER_CONCURRENCY },
+    {
+      batchSize: env.WORKER_BATCH_SIZE,
+      concurrency: env.WORKER_CONCURRENCY,
+      budgetIntervalMs: env.WORKER_BUDGET_INTERVAL_MS,
+    },
     "worker ready",
   );
 
@@ -54,8 +80,12 @@ async function main(): Promise<void> {
     hardExit.unref();
     try {
       await usage.close();
+      // After the usage consumer: its last batches schedule budget checks, which finish here.
+      await budgets.stop();
+      mailer.close();
       await prisma.$disconnect();
       await connection.quit();
+      await limitsRedis.quit();
       logger.info("worker stopped");
       process.exit(0);
     } catch (err) {

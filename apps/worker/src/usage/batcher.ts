@@ -22,6 +22,8 @@ export interface UsageBatcherOptions {
   /** ...or when the oldest waiting event has waited this long. */
   waitMs: number;
   logger?: BatchLogger;
+  /** Called with the events of every committed batch (budget checks react to new spend). */
+  onCommitted?: (events: readonly UsageEvent[]) => void;
 }
 
 // Postgres SQLSTATE classes a retry cannot fix: 22 data exception (e.g. integer out
@@ -110,6 +112,7 @@ export class UsageBatcher {
         "usage batch committed",
       );
       for (const p of batch) p.resolve();
+      this.notifyCommitted(batch.map((p) => p.event));
       return;
     } catch (err) {
       if (batch.length === 1) {
@@ -124,13 +127,25 @@ export class UsageBatcher {
     // One bad event must not sink the whole batch on every retry (its neighbours would
     // share its backoff schedule and land in the same batch again), so isolate it.
     // If the database itself is down these fail too and every job goes back for retry.
+    const committed: UsageEvent[] = [];
     for (const p of batch) {
       try {
         await writeUsageBatch(prisma, [p.event]);
         p.resolve();
+        committed.push(p.event);
       } catch (err) {
         this.rejectOne(p, err);
       }
+    }
+    if (committed.length > 0) this.notifyCommitted(committed);
+  }
+
+  private notifyCommitted(events: readonly UsageEvent[]): void {
+    try {
+      this.opts.onCommitted?.(events);
+    } catch (err) {
+      // The rows are durable whatever a listener does; never fail the jobs for it.
+      this.opts.logger?.warn({ err: errorMessage(err) }, "usage batch listener failed");
     }
   }
 

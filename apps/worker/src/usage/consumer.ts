@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job, type Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { createTypedWorker, parsePayload } from "@switchyard/jobs";
-import type { QueuePayload } from "@switchyard/contracts";
+import type { QueuePayload, UsageEvent } from "@switchyard/contracts";
 import type { PrismaClient } from "@switchyard/db";
 import { UsageBatcher, type BatchLogger } from "./batcher";
 
@@ -13,6 +13,8 @@ export interface UsageConsumerOptions {
   batchWaitMs: number;
   concurrency: number;
   logger?: BatchLogger;
+  /** Called with the events of every committed batch. */
+  onCommitted?: (events: readonly UsageEvent[]) => void;
 }
 
 export interface UsageConsumer {
@@ -32,6 +34,7 @@ export function startUsageConsumer(opts: UsageConsumerOptions): UsageConsumer {
     batchSize: opts.batchSize,
     waitMs: opts.batchWaitMs,
     logger: opts.logger,
+    onCommitted: opts.onCommitted,
   });
   const processor = async (job: Job<QueuePayload<"usage">, unknown, string>): Promise<void> => {
     let event: QueuePayload<"usage">;

@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import { createPrismaClient, type PrismaClient } from "@switchyard/db";
+import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
+import { createProducerConnection } from "@switchyard/jobs";
+import { periodStart, readBudget } from "@switchyard/limits";
+import { TEST_REDIS_URL, waitFor } from "../testing/fixtures";
+import { startTestSmtpServer, type TestSmtpServer } from "../testing/smtp";
+
+const appRoot = path.resolve(import.meta.dirname, "../..");
+const USD = 1_000_000_000n;
+let databaseUrl: string;
+let prisma: PrismaClient;
+let redis: Redis;
+let smtp: TestSmtpServer;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  databaseUrl = await prepareTestDatabase("switchyard_test_worker_budgets");
+  prisma = createPrismaClient(databaseUrl);
+  redis = createProducerConnection(TEST_REDIS_URL);
+  await truncateAll(prisma);
+  await redis.flushdb();
+  smtp = await startTestSmtpServer();
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await smtp.close();
+  await redis.quit();
+  await prisma.$disconnect();
+});
+
+describe("worker process", () => {
+  it("reconciles budgets and sends due alerts on its own, and stops cleanly on SIGTERM", async () => {
+    const org = await prisma.organization.create({ data: { slug: "acme", name: "Acme" } });
+    const team = await prisma.team.create({
+      data: { orgId: org.id, slug: "search", name: "search" },
+    });
+    const key = await prisma.virtualKey.create({
+      data: {
+        orgId: org.id,
+        teamId: team.id,
+        name: "indexer",
+        keyHash: "h1",
+        prefix: "sk-sy-1abc",
+      },
+    });
+    const budget = await prisma.budget.create({
+      data: {
+        orgId: org.id,
+        scope: "TEAM",
+        teamId: team.id,
+        amountNanoUsd: 10n * USD,
+        period: "MONTH",
+        recipients: ["ops@example.com"],
+      },
+    });
+    const now = new Date();
+    await prisma.requestLog.create({
+      data: {
+        requestId: "req_process",
+        createdAt: now,
+        orgId: org.id,
+        teamId: team.id,
+        virtualKeyId: key.id,
+        endpoint: "chat.completions",
+        requestedModel: "gpt-4o",
+        usageSource: "provider",
+        costNanoUsd: 6n * USD,
+        cacheStatus: "miss",
+        status: 200,
+        latencyMs: 100,
+        stream: false,
+      },
+    });
+
+    const prefix = `test:${randomUUID()}:`;
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: appRoot,
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: TEST_REDIS_URL,
+        SWITCHYARD_ENCRYPTION_KEY: "a".repeat(64),
+        SMTP_URL: smtp.url,
+        MAIL_FROM: "Budgets <budgets@example.com>",
+        WORKER_BUDGET_INTERVAL_MS: "200",
+        SWITCHYARD_LIMITS_PREFIX: prefix,
+        DASHBOARD_URL: "http://dash.example.com",
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(child);
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => resolve(code)),
+    );
+
+    await waitFor(() => smtp.mails.length > 0, 30_000, "the alert email");
+    expect(smtp.mails[0]!.subject).toBe("[Switchyard] Team 'search' monthly budget at 50 %");
+    expect(smtp.mails[0]!.from?.text).toContain("budgets@example.com");
+    expect(smtp.mails[0]!.text).toContain("http://dash.example.com/budgets");
+
+    const target = { id: budget.id, periodStart: periodStart("month", "UTC", now) };
+    await waitFor(
+      async () => (await readBudget(redis, target, { prefix })).spentNanoUsd === 6n * USD,
+      10_000,
+      "spent in Redis",
+    );
+    // Periodic passes go on but do not send the same alert again.
+    await redis.flushdb();
+    await waitFor(
+      async () => (await readBudget(redis, target, { prefix })).spentNanoUsd === 6n * USD,
+      10_000,
+      "spent restored after FLUSH",
+    );
+    expect(smtp.mails).toHaveLength(1);
+
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(out).toContain("worker stopped");
+  });
+});
