@@ -43,6 +43,18 @@ describe("getEnv", () => {
     expect(env.authUrl).toBe("https://dash.example.com");
   });
 
+  it("builds email links from DASHBOARD_URL, else BETTER_AUTH_URL, else localhost", async () => {
+    const base = { SWITCHYARD_ENCRYPTION_KEY: KEY_A, DASHBOARD_PORT: "4321", SMTP_URL: "", MAIL_FROM: "" };
+    const local = await freshEnv({ ...base, BETTER_AUTH_URL: "", DASHBOARD_URL: "" });
+    expect(local.publicUrl).toBe("http://localhost:4321");
+    expect(local.SMTP_URL).toBe("smtp://127.0.0.1:1025");
+    const auth = await freshEnv({ ...base, BETTER_AUTH_URL: "https://dash.example.com", DASHBOARD_URL: "" });
+    expect(auth.publicUrl).toBe("https://dash.example.com");
+    const pub = await freshEnv({ ...base, BETTER_AUTH_URL: "https://dash.example.com", DASHBOARD_URL: "https://llm.example.com/" });
+    expect(pub.publicUrl).toBe("https://llm.example.com");
+    await expect(freshEnv({ ...base, DASHBOARD_URL: "not a url" })).rejects.toThrow(/DASHBOARD_URL/);
+  });
+
   it("names the variable when the encryption key is missing", async () => {
     await expect(freshEnv({ SWITCHYARD_ENCRYPTION_KEY: "" })).rejects.toThrow(
       /SWITCHYARD_ENCRYPTION_KEY/,

@@ -7,6 +7,8 @@ export type Env = DashboardEnv & {
   authSecret: string;
   /** BETTER_AUTH_URL, or http://localhost:DASHBOARD_PORT. */
   authUrl: string;
+  /** DASHBOARD_URL, or the auth URL: the base of links in emails. */
+  publicUrl: string;
 };
 
 // Derivation label: changing it signs everyone out, so it is versioned, never edited.
@@ -32,6 +34,7 @@ export function getEnv(): Env {
     ...env,
     authSecret: env.BETTER_AUTH_SECRET ?? deriveAuthSecret(env.SWITCHYARD_ENCRYPTION_KEY),
     authUrl: env.BETTER_AUTH_URL ?? `http://localhost:${env.DASHBOARD_PORT}`,
+    publicUrl: (env.DASHBOARD_URL ?? env.BETTER_AUTH_URL ?? `http://localhost:${env.DASHBOARD_PORT}`).replace(/\/+$/, ""),
   };
   return cached;
 }

@@ -7,8 +7,12 @@ import { usePathname, useRouter } from "next/navigation";
 const LINKS = [
   { href: "/", label: "Overview" },
   { href: "/requests", label: "Requests" },
+  { href: "/teams", label: "Teams" },
   { href: "/keys", label: "Keys" },
+  { href: "/budgets", label: "Budgets" },
+  { href: "/alerts", label: "Alerts" },
   { href: "/providers", label: "Providers" },
+  { href: "/members", label: "Organisation" },
 ] as const;
 
 export function TopNav({ orgName, email }: { orgName: string; email: string }) {

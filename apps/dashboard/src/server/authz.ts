@@ -84,3 +84,39 @@ export function assertOrgAdmin(memberships: readonly MembershipInfo[], orgId: st
     throw new TRPCError({ code: "FORBIDDEN", message: "Only organisation owners and admins can do this." });
   }
 }
+
+/** Roles held org-wide (teamId null). An org-wide MEMBER exists (CLI) but grants nothing, so it is not offered. */
+export const ORG_SCOPE_ROLES: readonly Role[] = ["ORG_OWNER", "ORG_ADMIN", "VIEWER"];
+/** Roles held within one team. */
+export const TEAM_SCOPE_ROLES: readonly Role[] = ["TEAM_ADMIN", "MEMBER", "VIEWER"];
+
+/**
+ * Throws unless the user may give or take away `role` in the scope (an invitation, a
+ * role change, a removal): a team role by whoever manages that team; an org-wide role
+ * by org owners and admins; ORG_OWNER by owners only. Outsiders get NOT_FOUND.
+ */
+export function assertMayGrant(
+  memberships: readonly MembershipInfo[],
+  scope: { orgId: string; teamId: string | null },
+  role: Role,
+): void {
+  if (scope.teamId !== null) {
+    assertTeamAccess(memberships, { orgId: scope.orgId, id: scope.teamId }, "manage");
+    return;
+  }
+  assertOrgAdmin(memberships, scope.orgId);
+  if (role === "ORG_OWNER" && !isOrgOwner(memberships, scope.orgId)) {
+    throw new TRPCError({ code: "FORBIDDEN", message: "Only organisation owners can make or remove owners." });
+  }
+}
+
+/** Throws BAD_REQUEST when the role cannot be held in that scope (team roles in a team, org roles org-wide). */
+export function assertRoleFitsScope(teamId: string | null, role: Role): void {
+  const allowed = teamId === null ? ORG_SCOPE_ROLES : TEAM_SCOPE_ROLES;
+  if (!allowed.includes(role)) {
+    throw new TRPCError({
+      code: "BAD_REQUEST",
+      message: `${role} is not a ${teamId === null ? "organisation-wide" : "team"} role (use one of ${allowed.join(", ")}).`,
+    });
+  }
+}

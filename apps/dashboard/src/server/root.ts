@@ -1,7 +1,13 @@
 import { createCallerFactory, createTRPCRouter } from "./trpc";
+import { alertsRouter } from "./routers/alerts/_router";
+import { budgetsRouter } from "./routers/budgets/_router";
+import { invitationsRouter } from "./routers/invitations/_router";
 import { keysRouter } from "./routers/keys/_router";
 import { meRouter } from "./routers/me/_router";
+import { membersRouter } from "./routers/members/_router";
+import { orgsRouter } from "./routers/orgs/_router";
 import { providersRouter } from "./routers/providers/_router";
+import { teamsRouter } from "./routers/teams/_router";
 import { usageRouter } from "./routers/usage/_router";
 
 export const appRouter = createTRPCRouter({
@@ -9,6 +15,12 @@ export const appRouter = createTRPCRouter({
   keys: keysRouter,
   me: meRouter,
   providers: providersRouter,
+  teams: teamsRouter,
+  members: membersRouter,
+  invitations: invitationsRouter,
+  orgs: orgsRouter,
+  budgets: budgetsRouter,
+  alerts: alertsRouter,
 });
 
 export type AppRouter = typeof appRouter;

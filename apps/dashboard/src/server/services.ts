@@ -2,6 +2,7 @@
 import { publishConfigChanged } from "@switchyard/jobs/config-changed";
 import { decodeEncryptionKey } from "@switchyard/db";
 import { getEnv, getSecretEnv } from "../env";
+import { createSmtpMailer, type Mailer } from "./mailer";
 
 /** What procedures need beyond the database; tests pass their own. */
 export interface ServerServices {
@@ -14,6 +15,10 @@ export interface ServerServices {
    * write is already saved, and proxies also reload periodically. Returns whether it went out.
    */
   publishConfigChanged(kind: string): Promise<boolean>;
+  /** Sends invitation emails (SMTP_URL). Optional so suites that send none need not provide it. */
+  mailer?: Mailer;
+  /** The dashboard's public base URL (no trailing slash), for links in emails. */
+  publicUrl?(): string;
 }
 
 /** Tells proxies to reload (fails fast; a Redis outage only warns). */
@@ -22,6 +27,7 @@ export function publishOnRedis(redisUrl: string, kind: string, warn: (message: s
 }
 
 let decoded: Buffer | undefined;
+let smtpMailer: Mailer | undefined;
 
 /** The process's services, reading the environment only when first used (not at build time). */
 export const defaultServices: ServerServices = {
@@ -33,4 +39,11 @@ export const defaultServices: ServerServices = {
   publishConfigChanged(kind) {
     return publishOnRedis(getEnv().REDIS_URL, kind, (m) => console.warn(`[switchyard] ${m}`));
   },
+  mailer: {
+    send(message) {
+      smtpMailer ??= createSmtpMailer(getEnv().SMTP_URL, getEnv().MAIL_FROM);
+      return smtpMailer.send(message);
+    },
+  },
+  publicUrl: () => getEnv().publicUrl,
 };

@@ -3,7 +3,16 @@ import superjson from "superjson";
 import { z } from "zod";
 import type { PrismaClient, Role } from "@switchyard/db";
 import { defaultServices, type ServerServices } from "./services";
-import { assertOrgAdmin, assertTeamAccess, isOrgMember, isOrgOwner, type TeamAccess } from "./authz";
+import {
+  assertMayGrant,
+  assertOrgAdmin,
+  assertRoleFitsScope,
+  assertTeamAccess,
+  isOrgMember,
+  isOrgOwner,
+  type TeamAccess,
+} from "./authz";
+import { hashInvitationToken, invitationState } from "./routers/invitations/token";
 
 export interface SessionUser {
   id: string;
@@ -96,14 +105,15 @@ export interface VisibleTeam {
 
 /**
  * The teams a user may read: those they hold a team membership for, plus every team
- * of an organisation where they are owner or admin org-wide.
+ * of an organisation where they are owner, admin or viewer org-wide.
  */
 export async function resolveVisibleTeams(
   db: PrismaClient,
   memberships: readonly MembershipInfo[],
 ): Promise<VisibleTeam[]> {
+  // An org-wide VIEWER reads every team too (authz.ts), so it sees them all here.
   const orgWide = memberships
-    .filter((m) => m.teamId === null && ORG_WIDE_ROLES.includes(m.role))
+    .filter((m) => m.teamId === null && (ORG_WIDE_ROLES.includes(m.role) || m.role === "VIEWER"))
     .map((m) => m.orgId);
   const direct = memberships.flatMap((m) => (m.teamId === null ? [] : [m.teamId]));
   if (orgWide.length === 0 && direct.length === 0) return [];
@@ -216,3 +226,128 @@ export function budgetProcedure(needed: "read" | "manage") {
       return next({ ctx: { ...ctx, budget } });
     });
 }
+
+/** Every role, for inputs that name one. */
+export const roleSchema = z.enum(["ORG_OWNER", "ORG_ADMIN", "TEAM_ADMIN", "MEMBER", "VIEWER"]) satisfies z.ZodType<Role>;
+
+/**
+ * One team that only its organisation's owners and admins may change (deleting it).
+ * Outsiders get NOT_FOUND, the team's own admins and members FORBIDDEN.
+ */
+export const teamOrgAdminProcedure = protectedProcedure
+  .input(z.object({ teamId: z.string().min(1) }))
+  .use(async ({ ctx, input, next }) => {
+    const team = await ctx.db.team.findUnique({
+      where: { id: input.teamId },
+      select: { id: true, orgId: true, slug: true, name: true },
+    });
+    if (!team) throw new TRPCError({ code: "NOT_FOUND", message: "No such team." });
+    assertTeamAccess(ctx.memberships, team, "read");
+    assertOrgAdmin(ctx.memberships, team.orgId);
+    return next({ ctx: { ...ctx, team } });
+  });
+
+/**
+ * Giving a role in a scope (an invitation): `teamId` null is org-wide. Decided by
+ * assertMayGrant: team roles by the team's managers, org roles by org admins, owners by owners.
+ */
+export const grantProcedure = protectedProcedure
+  .input(z.object({ orgId: z.string().min(1), teamId: z.string().min(1).nullable(), role: roleSchema }))
+  .use(async ({ ctx, input, next }) => {
+    const org = await ctx.db.organization.findUnique({
+      where: { id: input.orgId },
+      select: { id: true, slug: true, name: true },
+    });
+    if (!org || !isOrgMember(ctx.memberships, org.id))
+      throw new TRPCError({ code: "NOT_FOUND", message: "No such organisation." });
+    let team: { id: string; slug: string; name: string } | null = null;
+    if (input.teamId !== null) {
+      team = await ctx.db.team.findFirst({
+        where: { id: input.teamId, orgId: org.id },
+        select: { id: true, slug: true, name: true },
+      });
+      if (!team) throw new TRPCError({ code: "NOT_FOUND", message: "No such team." });
+    }
+    assertMayGrant(ctx.memberships, { orgId: org.id, teamId: input.teamId }, input.role);
+    assertRoleFitsScope(input.teamId, input.role);
+    return next({ ctx: { ...ctx, org, team } });
+  });
+
+/**
+ * One membership, to change its role (`role` given) or remove it: the user must be
+ * able to grant both its current role and the new one (assertMayGrant).
+ */
+export const membershipProcedure = protectedProcedure
+  .input(z.object({ membershipId: z.string().min(1), role: roleSchema.optional() }))
+  .use(async ({ ctx, input, next }) => {
+    const membership = await ctx.db.membership.findUnique({
+      where: { id: input.membershipId },
+      select: { id: true, orgId: true, teamId: true, role: true, userId: true },
+    });
+    if (!membership) throw new TRPCError({ code: "NOT_FOUND", message: "No such member." });
+    const scope = { orgId: membership.orgId, teamId: membership.teamId };
+    assertMayGrant(ctx.memberships, scope, membership.role);
+    if (input.role !== undefined) {
+      assertMayGrant(ctx.memberships, scope, input.role);
+      assertRoleFitsScope(membership.teamId, input.role);
+    }
+    return next({ ctx: { ...ctx, membership } });
+  });
+
+/** One invitation, to revoke or resend: whoever may grant its role in its scope. */
+export const invitationProcedure = protectedProcedure
+  .input(z.object({ invitationId: z.string().min(1) }))
+  .use(async ({ ctx, input, next }) => {
+    const invitation = await ctx.db.invitation.findUnique({
+      where: { id: input.invitationId },
+      include: { org: { select: { name: true } }, team: { select: { name: true } } },
+    });
+    if (!invitation) throw new TRPCError({ code: "NOT_FOUND", message: "No such invitation." });
+    assertMayGrant(ctx.memberships, { orgId: invitation.orgId, teamId: invitation.teamId }, invitation.role);
+    return next({ ctx: { ...ctx, invitation } });
+  });
+
+const invitationTokenInput = z.object({ token: z.string().min(16).max(200) });
+
+async function loadInvitationByToken(db: PrismaClient, token: string) {
+  const invitation = await db.invitation.findUnique({
+    where: { tokenHash: hashInvitationToken(token) },
+    include: { org: { select: { name: true } }, team: { select: { name: true } } },
+  });
+  if (!invitation) throw new TRPCError({ code: "NOT_FOUND", message: "This invitation link is not valid." });
+  return { ...invitation, state: invitationState(invitation) };
+}
+
+const INVITATION_STATE_ERRORS = {
+  accepted: "This invitation has already been used. Sign in instead.",
+  revoked: "This invitation was withdrawn. Ask for a new one.",
+  expired: "This invitation has expired. Ask for a new one.",
+} as const;
+
+/**
+ * Anyone holding an invitation link (the token is the credential). "inspect" loads it
+ * whatever its state; "accept" refuses an expired, revoked or used one.
+ */
+export function invitationTokenProcedure(mode: "inspect" | "accept") {
+  return publicProcedure.input(invitationTokenInput).use(async ({ ctx, input, next }) => {
+    const invitation = await loadInvitationByToken(ctx.db, input.token);
+    if (mode === "accept" && invitation.state !== "pending")
+      throw new TRPCError({ code: "PRECONDITION_FAILED", message: INVITATION_STATE_ERRORS[invitation.state] });
+    return next({ ctx: { ...ctx, invitation } });
+  });
+}
+
+/** A signed-in user accepting a valid invitation addressed to their own email. */
+export const invitationAcceptProcedure = protectedProcedure
+  .input(invitationTokenInput)
+  .use(async ({ ctx, input, next }) => {
+    const invitation = await loadInvitationByToken(ctx.db, input.token);
+    if (invitation.state !== "pending")
+      throw new TRPCError({ code: "PRECONDITION_FAILED", message: INVITATION_STATE_ERRORS[invitation.state] });
+    if (invitation.email.toLowerCase() !== ctx.user.email.toLowerCase())
+      throw new TRPCError({
+        code: "FORBIDDEN",
+        message: `This invitation is for ${invitation.email}; you are signed in as ${ctx.user.email}.`,
+      });
+    return next({ ctx: { ...ctx, invitation } });
+  });

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { teamAccessOf } from "../../authz";
 import { teamScopedProcedure } from "../../trpc";
+import { publicKeySelect, stringTags } from "./shared";
 
 const keySchema = z.object({
   id: z.string(),
@@ -15,7 +17,17 @@ const keySchema = z.object({
   createdAt: z.date(),
   expiresAt: z.date().nullable(),
   revokedAt: z.date().nullable(),
+  /** When the secret was last rotated. */
+  rotatedAt: z.date().nullable(),
+  /** The previous secret (before the last rotation) is accepted until then: the grace period. */
+  previousKeyExpiresAt: z.date().nullable(),
   lastUsedAt: z.date().nullable(),
+  /** The user the key is bound to, if any. */
+  userId: z.string().nullable(),
+  userEmail: z.string().nullable(),
+  tags: z.record(z.string(), z.string()),
+  /** Whether this user may edit, rotate and revoke it (a display hint; the server checks again). */
+  canManage: z.boolean(),
 });
 
 export const keysListOutput = z.array(keySchema);
@@ -27,19 +39,17 @@ export const keysList = teamScopedProcedure.output(keysListOutput).query(async (
     where: { teamId: { in: ctx.teamIds } },
     orderBy: [{ createdAt: "desc" }, { id: "asc" }],
     // An explicit select so keyHash can never be returned by accident.
-    select: {
-      id: true,
-      name: true,
-      prefix: true,
-      teamId: true,
-      allowedModels: true,
-      rpmLimit: true,
-      tpmLimit: true,
-      createdAt: true,
-      expiresAt: true,
-      revokedAt: true,
-      lastUsedAt: true,
-    },
+    select: { ...publicKeySelect, user: { select: { email: true } } },
   });
-  return keys.map((key) => ({ ...key, teamName: teamById.get(key.teamId)?.name ?? key.teamId }));
+  return keys.map(({ user, tags, ...key }) => {
+    const team = teamById.get(key.teamId);
+    const access = team ? teamAccessOf(ctx.memberships, team) : null;
+    return {
+      ...key,
+      teamName: team?.name ?? key.teamId,
+      userEmail: user?.email ?? null,
+      tags: stringTags(tags),
+      canManage: access === "manage" || (access === "member" && key.userId === ctx.user.id),
+    };
+  });
 });

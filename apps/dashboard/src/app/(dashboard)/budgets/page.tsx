@@ -1,0 +1,5 @@
+import { BudgetsView } from "../../../components/budgets-view";
+
+export default function BudgetsPage() {
+  return <BudgetsView />;
+}

@@ -1,0 +1,5 @@
+import { OrgView } from "../../../components/org-view";
+
+export default function MembersPage() {
+  return <OrgView />;
+}
