@@ -8,7 +8,8 @@ const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "production" };
 const PROXY_PORT = Number(env.PROXY_PORT ?? 4000);
 const DASHBOARD_PORT = Number(env.DASHBOARD_PORT ?? 3000);
 const MOCK_PORT = 4010;
-const colors = { mock: 35, proxy: 32, worker: 33, dashboard: 34 };
+const MAIL_PORT = 1025;
+const colors = { mock: 35, mail: 36, proxy: 32, worker: 33, dashboard: 34 };
 const children = [];
 let stopping = false;
 
@@ -74,6 +75,19 @@ if (await portInUse(MOCK_PORT)) {
 } else {
   run("mock", process.execPath, ["--import", "tsx", "tooling/mock-upstream/src/main.ts", "--port", String(MOCK_PORT)]);
 }
+// Budget alerts and invitations need an SMTP server: without one of yours (SMTP_URL),
+// a local catcher takes the mail and saves it in var/mail/.
+let mailNote = `Mail        sent through ${env.SMTP_URL}`;
+if (!env.SMTP_URL) {
+  if (await portInUse(MAIL_PORT)) {
+    mailNote = `Mail        sent to the SMTP server already on port ${MAIL_PORT}`;
+  } else {
+    run("mail", process.execPath, ["--import", "tsx", "tooling/mail-catcher/src/main.ts", "--port", String(MAIL_PORT), "--dir", "var/mail"]);
+    mailNote = `Mail        budget alerts and invitations are saved in var/mail/ (set SMTP_URL for a real server)`;
+  }
+  env.SMTP_URL = `smtp://127.0.0.1:${MAIL_PORT}`;
+}
+env.DASHBOARD_URL ??= `http://localhost:${DASHBOARD_PORT}`;
 run("proxy", process.execPath, ["apps/proxy/dist/main.js"], { PROXY_PORT: String(PROXY_PORT) });
 run("worker", process.execPath, ["apps/worker/dist/main.js"]);
 // next directly (not through pnpm) so Ctrl-C ends it quietly.
@@ -94,6 +108,7 @@ if (!ok) {
               sign in as ${seed.user?.email ?? "demo@switchyard.local"} / ${seed.user?.password ?? "switchyard-demo"}
   Proxy       http://localhost:${PROXY_PORT}/v1   (OpenAI-compatible)
   Demo key    ${key}
+  ${mailNote}
 
 Try it (the demo model replays a recorded OpenAI answer; set OPENAI_API_KEY and use gpt-4o-mini for the real thing):
 
