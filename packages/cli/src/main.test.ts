@@ -568,6 +568,10 @@ models:
     const active = keys.filter((k) => k.revokedAt === null);
     expect(active).toHaveLength(1);
     expect(active[0]!.keyHash).toBe(hashVirtualKey((second.key as { key: string }).key));
+    expect(active[0]!.rpmLimit).toBe(600);
+    // One monthly team budget, not one per seed run.
+    const budgets = await prisma.budget.findMany({ where: { team: { slug: "default", org: { slug: "demo" } } } });
+    expect(budgets).toMatchObject([{ scope: "TEAM", period: "MONTH", amountNanoUsd: 25_000_000_000n, recipients: ["demo@switchyard.local"] }]);
 
     const user = await prisma.user.findUniqueOrThrow({
       where: { email: "demo@switchyard.local" },

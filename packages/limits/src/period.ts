@@ -27,7 +27,8 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-function localParts(instantMs: number, timeZone: string) {
+/** The wall-clock date and time of an instant in an IANA time zone (24 h clock). */
+export function localParts(instantMs: number, timeZone: string) {
   const parts: Record<string, number> = {};
   for (const part of formatter(timeZone).formatToParts(new Date(instantMs))) {
     if (part.type !== "literal") parts[part.type] = Number(part.value);

@@ -146,6 +146,16 @@ export const teamScopedProcedure = protectedProcedure
     return next({ ctx: { ...ctx, teams: scoped, teamIds: scoped.map((team) => team.id) } });
   });
 
+/** The team a procedure names; NOT_FOUND when there is none. */
+async function loadTeam(db: PrismaClient, teamId: string) {
+  const team = await db.team.findUnique({
+    where: { id: teamId },
+    select: { id: true, orgId: true, slug: true, name: true },
+  });
+  if (!team) throw new TRPCError({ code: "NOT_FOUND", message: "No such team." });
+  return team;
+}
+
 /**
  * Procedure bases for everything that reads or changes one team's things. Each loads
  * the object named by its input, decides from the memberships (authz.ts) and hands
@@ -155,11 +165,7 @@ export function teamProcedure(needed: TeamAccess) {
   return protectedProcedure
     .input(z.object({ teamId: z.string().min(1) }))
     .use(async ({ ctx, input, next }) => {
-      const team = await ctx.db.team.findUnique({
-        where: { id: input.teamId },
-        select: { id: true, orgId: true, slug: true, name: true },
-      });
-      if (!team) throw new TRPCError({ code: "NOT_FOUND", message: "No such team." });
+      const team = await loadTeam(ctx.db, input.teamId);
       const access = assertTeamAccess(ctx.memberships, team, needed);
       return next({ ctx: { ...ctx, team, access } });
     });
@@ -237,11 +243,7 @@ export const roleSchema = z.enum(["ORG_OWNER", "ORG_ADMIN", "TEAM_ADMIN", "MEMBE
 export const teamOrgAdminProcedure = protectedProcedure
   .input(z.object({ teamId: z.string().min(1) }))
   .use(async ({ ctx, input, next }) => {
-    const team = await ctx.db.team.findUnique({
-      where: { id: input.teamId },
-      select: { id: true, orgId: true, slug: true, name: true },
-    });
-    if (!team) throw new TRPCError({ code: "NOT_FOUND", message: "No such team." });
+    const team = await loadTeam(ctx.db, input.teamId);
     assertTeamAccess(ctx.memberships, team, "read");
     assertOrgAdmin(ctx.memberships, team.orgId);
     return next({ ctx: { ...ctx, team } });

@@ -1,4 +1,5 @@
 import { formatNanoUsd } from "@switchyard/pricing";
+import { localParts } from "@switchyard/limits";
 import type { BudgetPeriod, BudgetScope } from "@switchyard/db";
 import type { PeriodWindow, SpendLine } from "./budgets";
 
@@ -68,18 +69,9 @@ export function formatPercent(spent: bigint, limit: bigint): string {
 
 /** "2026-11-01 00:00" in the given time zone. */
 export function formatLocal(at: Date, timeZone: string): string {
-  const parts: Record<string, string> = {};
-  for (const p of new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).formatToParts(at))
-    parts[p.type] = p.value;
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+  const l = localParts(at.getTime(), timeZone);
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  return `${l.year}-${p2(l.month)}-${p2(l.day)} ${p2(l.hour)}:${p2(l.minute)}`;
 }
 
 const adjective: Record<BudgetPeriod, string> = { DAY: "daily", WEEK: "weekly", MONTH: "monthly" };

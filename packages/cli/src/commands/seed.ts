@@ -14,6 +14,10 @@ export const DEMO = {
   email: "demo@switchyard.local",
   password: "switchyard-demo",
   keyName: "demo",
+  /** The demo key's rate limit, so responses show the x-ratelimit-* headers. */
+  keyRpm: 600,
+  /** A monthly team budget, so the Budgets page and alert emails have something to show. */
+  teamBudgetNanoUsd: 25_000_000_000n,
 } as const;
 
 /**
@@ -68,7 +72,21 @@ export async function seedCommand(
         orgId: org.id,
         teamId: team.id,
         name: DEMO.keyName,
+        rpmLimit: DEMO.keyRpm,
       });
+      const budget = await tx.budget.findFirst({ where: { teamId: team.id, scope: "TEAM", period: "MONTH" } });
+      if (!budget)
+        await tx.budget.create({
+          data: {
+            orgId: org.id,
+            scope: "TEAM",
+            teamId: team.id,
+            amountNanoUsd: DEMO.teamBudgetNanoUsd,
+            period: "MONTH",
+            hard: true,
+            recipients: [DEMO.email],
+          },
+        });
       return { org, team, user, key, revokedKeys: revoked.count };
     },
     { timeout: 30_000 },
