@@ -5,6 +5,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { Redis } from "ioredis";
+import { CONFIG_CHANGED_CHANNEL } from "@switchyard/contracts";
+import { createPrismaClient, type PrismaClient } from "@switchyard/db";
+import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
+import { addMembership, createUserWithPassword } from "./fixtures";
 
 /** Shared by the browser suites: a built dashboard started on a free port, and Debian's Chromium. */
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -137,4 +142,52 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
   await page.getByTestId("sign-in-password").fill(password);
   await page.getByTestId("sign-in-submit").click();
   await page.waitForURL(`${baseUrl}/`);
+}
+
+/** A fresh, emptied test database and a client on it. */
+export async function openTestDatabase(name: string) {
+  const databaseUrl = await prepareTestDatabase(name);
+  const prisma = createPrismaClient(databaseUrl);
+  await truncateAll(prisma);
+  return { databaseUrl, prisma };
+}
+
+/**
+ * The organisation every browser suite starts from: "Acme Corp" with the team "Platform",
+ * an org-wide ORG_ADMIN and a MEMBER of Platform, both signing in with `password`.
+ */
+export async function seedAcme(
+  prisma: PrismaClient,
+  people: {
+    password: string;
+    admin: { email: string; name: string };
+    member: { email: string; name: string };
+  },
+) {
+  const org = await prisma.organization.create({ data: { slug: "acme", name: "Acme Corp" } });
+  const team = await prisma.team.create({
+    data: { orgId: org.id, slug: "platform", name: "Platform" },
+  });
+  const { password, admin, member } = people;
+  const adminUser = await createUserWithPassword(prisma, admin.email, password, admin.name);
+  await addMembership(prisma, adminUser.id, org.id, "ORG_ADMIN", null);
+  const memberUser = await createUserWithPassword(prisma, member.email, password, member.name);
+  await addMembership(prisma, memberUser.id, org.id, "MEMBER", team.id);
+  return { org, team };
+}
+
+/** This process's environment for `startDashboard`, with `vars` set and Better Auth left to its defaults. */
+export function dashboardEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...vars };
+  delete env.BETTER_AUTH_SECRET;
+  delete env.BETTER_AUTH_URL;
+  return env;
+}
+
+/** Subscribes to the config-changed channel; every notice is pushed onto `notices`. */
+export async function collectConfigNotices(redisUrl: string, notices: string[]): Promise<Redis> {
+  const sub = new Redis(redisUrl);
+  await sub.subscribe(CONFIG_CHANGED_CHANNEL);
+  sub.on("message", (_channel: string, message: string) => notices.push(message));
+  return sub;
 }

@@ -1,5 +1,10 @@
+import { TRPCError } from "@trpc/server";
 import { hashPassword } from "better-auth/crypto";
+import { expect } from "vitest";
 import type { PrismaClient, Role } from "@switchyard/db";
+import { createCaller } from "../src/server/root";
+import { publishOnRedis, type ServerServices } from "../src/server/services";
+import { createContextForUser, type SessionUser } from "../src/server/trpc";
 
 /** A dashboard user who can sign in with email + password, as `switchyard users create` makes them. */
 export async function createUserWithPassword(
@@ -27,7 +32,62 @@ export async function addMembership(
   role: Role,
   teamId: string | null = null,
 ) {
-  await prisma.membership.create({ data: { userId, orgId, role, teamId } });
+  return prisma.membership.create({ data: { userId, orgId, role, teamId } });
+}
+
+/** A user with a password and one membership: the session user procedures see, and the membership id. */
+export async function createMember(
+  prisma: PrismaClient,
+  m: { email: string; orgId: string; role: Role; teamId?: string | null; name?: string },
+): Promise<{ user: SessionUser; membershipId: string }> {
+  const u = await createUserWithPassword(prisma, m.email, "a long enough password", m.name);
+  const membership = await addMembership(prisma, u.id, m.orgId, m.role, m.teamId ?? null);
+  return { user: { id: u.id, email: u.email, name: u.name }, membershipId: membership.id };
+}
+
+/** A tRPC caller acting as `user` (null: signed out). */
+export async function callerFor(
+  prisma: PrismaClient,
+  user: SessionUser | null,
+  services: ServerServices,
+) {
+  return createCaller(await createContextForUser(prisma, user, services));
+}
+
+/** Test services whose config-changed notices go out on Redis and are kept in `published`. */
+export function recordingServices(
+  redisUrl: string,
+  published: string[],
+  encryptionKeyByte: number,
+): ServerServices {
+  return {
+    encryptionKey: () => Buffer.alloc(32, encryptionKeyByte),
+    secretEnv: () => ({}),
+    publishConfigChanged: (kind) => {
+      published.push(kind);
+      return publishOnRedis(redisUrl, kind, () => undefined);
+    },
+  };
+}
+
+/** Awaits `p` and keeps its value in `outputs` (suites search them for secrets at the end). */
+export function recorder(outputs: unknown[]) {
+  return async <T>(p: Promise<T>): Promise<T> => {
+    const v = await p;
+    outputs.push(v);
+    return v;
+  };
+}
+
+/** Expects `promise` to fail with a TRPCError of `code`, and returns that error. */
+export async function expectTrpcError(promise: Promise<unknown>, code: TRPCError["code"]) {
+  const err: unknown = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TRPCError);
+  expect((err as TRPCError).code).toBe(code);
+  return err as TRPCError;
 }
 
 let keySeq = 0;

@@ -2,16 +2,17 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient, hashVirtualKey, type PrismaClient } from "@switchyard/db";
-import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
+import { hashVirtualKey, type PrismaClient } from "@switchyard/db";
 import {
+  dashboardEnv,
   launchChromium,
+  openTestDatabase,
+  seedAcme,
   signIn,
   startDashboard,
   type Browser,
   type RunningDashboard,
 } from "./browser";
-import { addMembership, createUserWithPassword } from "./fixtures";
 
 /**
  * The issue's proof for keys and budgets: an org admin creates a team, a key (copied
@@ -53,17 +54,13 @@ async function trpcFromPage(kind: "query" | "mutation", procedure: string, input
 }
 
 beforeAll(async () => {
-  const databaseUrl = await prepareTestDatabase("switchyard_test_dashboard_keys_browser");
-  prisma = createPrismaClient(databaseUrl);
-  await truncateAll(prisma);
-  const org = await prisma.organization.create({ data: { slug: "acme", name: "Acme Corp" } });
-  const platform = await prisma.team.create({
-    data: { orgId: org.id, slug: "platform", name: "Platform" },
+  const db = await openTestDatabase("switchyard_test_dashboard_keys_browser");
+  prisma = db.prisma;
+  await seedAcme(prisma, {
+    password: PASSWORD,
+    admin: { email: ADMIN, name: "Ada" },
+    member: { email: OUTSIDER, name: "Otto" },
   });
-  const admin = await createUserWithPassword(prisma, ADMIN, PASSWORD, "Ada");
-  await addMembership(prisma, admin.id, org.id, "ORG_ADMIN", null);
-  const outsider = await createUserWithPassword(prisma, OUTSIDER, PASSWORD, "Otto");
-  await addMembership(prisma, outsider.id, org.id, "MEMBER", platform.id);
   const provider = await prisma.providerCredential.create({
     data: { slug: "openai-main", type: "openai" },
   });
@@ -74,15 +71,13 @@ beforeAll(async () => {
     data: { name: "gpt-4o", providerId: provider.id, upstreamModel: "gpt-4o" },
   });
 
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL,
-    SWITCHYARD_ENCRYPTION_KEY: "9a".repeat(32),
-  };
-  delete env.BETTER_AUTH_SECRET;
-  delete env.BETTER_AUTH_URL;
-  dashboard = await startDashboard(env);
+  dashboard = await startDashboard(
+    dashboardEnv({
+      DATABASE_URL: db.databaseUrl,
+      REDIS_URL,
+      SWITCHYARD_ENCRYPTION_KEY: "9a".repeat(32),
+    }),
+  );
   baseUrl = dashboard.baseUrl;
   browser = await launchChromium();
   await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], {
@@ -216,7 +211,9 @@ describe("keys and budgets in Chromium", () => {
       keyHash: hashVirtualKey(fresh),
       previousKeyHash: hashVirtualKey(state.clearKey),
     });
-    expect(rotated.previousKeyExpiresAt!.getTime()).toBeGreaterThanOrEqual(before + 86_400_000 - 1000);
+    expect(rotated.previousKeyExpiresAt!.getTime()).toBeGreaterThanOrEqual(
+      before + 86_400_000 - 1000,
+    );
     expect(rotated.previousKeyExpiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + 86_400_000);
     await dialog.getByTestId("key-created-done").click();
     await row.getByTestId("key-state").filter({ hasText: "valid until" }).waitFor();

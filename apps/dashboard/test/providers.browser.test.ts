@@ -1,20 +1,26 @@
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONFIG_CHANGED_CHANNEL } from "@switchyard/contracts";
 import {
   ConfigSource,
-  createPrismaClient,
   decodeEncryptionKey,
   decryptSecret,
   type PrismaClient,
 } from "@switchyard/db";
-import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
 import { startMockUpstream, type MockUpstream } from "@switchyard/mock-upstream";
-import { launchChromium, signIn, startDashboard, type Browser, type RunningDashboard } from "./browser";
-import { addMembership, createUserWithPassword } from "./fixtures";
+import {
+  collectConfigNotices,
+  dashboardEnv,
+  launchChromium,
+  openTestDatabase,
+  seedAcme,
+  signIn,
+  startDashboard,
+  type Browser,
+  type RunningDashboard,
+} from "./browser";
 
 const REDIS_URL = "redis://127.0.0.1:6379/15";
 const ENCRYPTION_KEY = "cd".repeat(32);
@@ -41,15 +47,13 @@ async function storedKey(label: string) {
 }
 
 beforeAll(async () => {
-  const databaseUrl = await prepareTestDatabase("switchyard_test_dashboard_providers_browser");
-  prisma = createPrismaClient(databaseUrl);
-  await truncateAll(prisma);
-  const org = await prisma.organization.create({ data: { slug: "acme", name: "Acme Corp" } });
-  const team = await prisma.team.create({ data: { orgId: org.id, slug: "platform", name: "Platform" } });
-  const admin = await createUserWithPassword(prisma, ADMIN, PASSWORD, "Olga");
-  await addMembership(prisma, admin.id, org.id, "ORG_ADMIN", null);
-  const member = await createUserWithPassword(prisma, MEMBER, PASSWORD, "Mike");
-  await addMembership(prisma, member.id, org.id, "MEMBER", team.id);
+  const db = await openTestDatabase("switchyard_test_dashboard_providers_browser");
+  prisma = db.prisma;
+  await seedAcme(prisma, {
+    password: PASSWORD,
+    admin: { email: ADMIN, name: "Olga" },
+    member: { email: MEMBER, name: "Mike" },
+  });
   await prisma.providerCredential.create({
     data: {
       slug: "file-anthropic",
@@ -60,19 +64,11 @@ beforeAll(async () => {
   });
 
   mock = await startMockUpstream();
-  sub = new Redis(REDIS_URL);
-  await sub.subscribe(CONFIG_CHANGED_CHANNEL);
-  sub.on("message", (_channel: string, message: string) => notices.push(message));
+  sub = await collectConfigNotices(REDIS_URL, notices);
 
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL,
-    SWITCHYARD_ENCRYPTION_KEY: ENCRYPTION_KEY,
-  };
-  delete env.BETTER_AUTH_SECRET;
-  delete env.BETTER_AUTH_URL;
-  dashboard = await startDashboard(env);
+  dashboard = await startDashboard(
+    dashboardEnv({ DATABASE_URL: db.databaseUrl, REDIS_URL, SWITCHYARD_ENCRYPTION_KEY: ENCRYPTION_KEY }),
+  );
   baseUrl = dashboard.baseUrl;
   browser = await launchChromium();
   page = browser.page;

@@ -1,17 +1,18 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONFIG_CHANGED_CHANNEL } from "@switchyard/contracts";
-import { createPrismaClient, type PrismaClient } from "@switchyard/db";
-import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
+import type { PrismaClient } from "@switchyard/db";
 import {
+  collectConfigNotices,
+  dashboardEnv,
   launchChromium,
+  openTestDatabase,
+  seedAcme,
   signIn,
   startDashboard,
   type Browser,
   type RunningDashboard,
 } from "./browser";
-import { addMembership, createUserWithPassword } from "./fixtures";
 import { openMailbox, type Mailbox } from "./mailbox";
 
 const REDIS_URL = "redis://127.0.0.1:6379/4";
@@ -35,32 +36,23 @@ let inviteLink = "";
 const teamRow = (p: Page, name: string) => p.locator('[data-testid="team-row"]', { hasText: name });
 
 beforeAll(async () => {
-  const databaseUrl = await prepareTestDatabase("switchyard_test_dashboard_teams_browser");
-  prisma = createPrismaClient(databaseUrl);
-  await truncateAll(prisma);
-  const org = await prisma.organization.create({ data: { slug: "acme", name: "Acme Corp" } });
-  const platform = await prisma.team.create({
-    data: { orgId: org.id, slug: "platform", name: "Platform" },
+  const db = await openTestDatabase("switchyard_test_dashboard_teams_browser");
+  prisma = db.prisma;
+  await seedAcme(prisma, {
+    password: PASSWORD,
+    admin: { email: ADMIN, name: "Olga" },
+    member: { email: "pete@acme.test", name: "Pete" },
   });
-  const olga = await createUserWithPassword(prisma, ADMIN, PASSWORD, "Olga");
-  await addMembership(prisma, olga.id, org.id, "ORG_ADMIN", null);
-  const pete = await createUserWithPassword(prisma, "pete@acme.test", PASSWORD, "Pete");
-  await addMembership(prisma, pete.id, org.id, "MEMBER", platform.id);
 
   mailbox = await openMailbox();
-  sub = new Redis(REDIS_URL);
-  await sub.subscribe(CONFIG_CHANGED_CHANNEL);
-  sub.on("message", (_channel: string, message: string) => notices.push(message));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
+  sub = await collectConfigNotices(REDIS_URL, notices);
+  const env = dashboardEnv({
+    DATABASE_URL: db.databaseUrl,
     REDIS_URL,
     SWITCHYARD_ENCRYPTION_KEY: "ab".repeat(32),
     SMTP_URL: mailbox.smtpUrl,
     MAIL_FROM: "Switchyard <noreply@acme.test>",
-  };
-  delete env.BETTER_AUTH_SECRET;
-  delete env.BETTER_AUTH_URL;
+  });
   delete env.DASHBOARD_URL;
   dashboard = await startDashboard(env);
   baseUrl = dashboard.baseUrl;

@@ -6,13 +6,44 @@ import { useState, type FormEvent } from "react";
 import { formatDateTime, formatUsd } from "../lib/format";
 import type { AppRouter } from "../server/root";
 import { useTRPC } from "../trpc/react";
-import { buttonClass, ErrorLine, Field, inputClass, primaryClass } from "./form-bits";
+import {
+  buttonClass,
+  DangerButton,
+  DataTable,
+  EmptyRow,
+  ErrorLine,
+  Field,
+  inputClass,
+  OptionSelect,
+  primaryClass,
+} from "./form-bits";
 import { Badge, LoadState, PageHeader, Panel } from "./ui";
 
 type Outputs = inferRouterOutputs<AppRouter>;
 type Budget = Outputs["budgets"]["list"][number];
 type Period = Budget["period"];
 type Scope = Budget["scope"];
+
+const BUDGET_COLUMNS = [
+  "Applies to",
+  "Period",
+  "Spent this period",
+  "Resets",
+  "Mode",
+  "Alerts",
+  "Actions",
+] as const;
+
+const PERIOD_OPTIONS: { value: Period; label: string }[] = [
+  { value: "day", label: "day" },
+  { value: "week", label: "week (from Monday)" },
+  { value: "month", label: "month" },
+];
+
+const MODE_OPTIONS = [
+  { value: "hard", label: "block requests (hard)" },
+  { value: "soft", label: "alert only (soft)" },
+] as const;
 
 const PERIOD_LABEL: Record<Period, string> = { day: "daily", week: "weekly", month: "monthly" };
 
@@ -138,62 +169,52 @@ function BudgetForm({ editing, onDone }: { editing: Budget | null; onDone: () =>
         {!editing && (
           <div className="flex flex-wrap items-end gap-3">
             <Field label="Applies to">
-              <select
-                className={inputClass}
+              <OptionSelect<Scope>
                 value={f.scope}
-                onChange={(e) => set("scope", e.target.value as Scope)}
-                data-testid="budget-scope"
-              >
-                {adminOrgs.length > 0 && <option value="org">the whole organisation</option>}
-                <option value="team">a team</option>
-                <option value="key">one key</option>
-              </select>
+                onChange={(v) => set("scope", v)}
+                options={[
+                  ...(adminOrgs.length > 0
+                    ? [{ value: "org" as const, label: "the whole organisation" }]
+                    : []),
+                  { value: "team", label: "a team" },
+                  { value: "key", label: "one key" },
+                ]}
+                testId="budget-scope"
+              />
             </Field>
             {f.scope === "org" ? (
               <Field label="Organisation">
-                <select
-                  className={inputClass}
+                <OptionSelect
                   value={orgId}
-                  onChange={(e) => set("orgId", e.target.value)}
-                  data-testid="budget-org"
-                >
-                  {adminOrgs.map((o) => (
-                    <option key={o.id} value={o.id}>
-                      {o.name}
-                    </option>
-                  ))}
-                </select>
+                  onChange={(v) => set("orgId", v)}
+                  options={adminOrgs.map((o) => ({ value: o.id, label: o.name }))}
+                  testId="budget-org"
+                />
               </Field>
             ) : (
               <Field label="Team">
-                <select
-                  className={inputClass}
+                <OptionSelect
                   value={teamId}
-                  onChange={(e) => setF((prev) => ({ ...prev, teamId: e.target.value, keyId: "" }))}
-                  data-testid="budget-team"
-                >
-                  {managedTeams.map((t) => (
-                    <option key={t.id} value={t.id}>
-                      {t.name} ({t.orgName})
-                    </option>
-                  ))}
-                </select>
+                  onChange={(v) => setF((prev) => ({ ...prev, teamId: v, keyId: "" }))}
+                  options={managedTeams.map((t) => ({
+                    value: t.id,
+                    label: `${t.name} (${t.orgName})`,
+                  }))}
+                  testId="budget-team"
+                />
               </Field>
             )}
             {f.scope === "key" && (
               <Field label="Key">
-                <select
-                  className={inputClass}
+                <OptionSelect
                   value={keyId}
-                  onChange={(e) => set("keyId", e.target.value)}
-                  data-testid="budget-key"
-                >
-                  {teamKeys.map((k) => (
-                    <option key={k.id} value={k.id}>
-                      {k.name} ({k.prefix}…)
-                    </option>
-                  ))}
-                </select>
+                  onChange={(v) => set("keyId", v)}
+                  options={teamKeys.map((k) => ({
+                    value: k.id,
+                    label: `${k.name} (${k.prefix}…)`,
+                  }))}
+                  testId="budget-key"
+                />
               </Field>
             )}
           </div>
@@ -211,27 +232,20 @@ function BudgetForm({ editing, onDone }: { editing: Budget | null; onDone: () =>
             />
           </Field>
           <Field label="Period">
-            <select
-              className={inputClass}
+            <OptionSelect
               value={f.period}
-              onChange={(e) => set("period", e.target.value as Period)}
-              data-testid="budget-period"
-            >
-              <option value="day">day</option>
-              <option value="week">week (from Monday)</option>
-              <option value="month">month</option>
-            </select>
+              onChange={(v) => set("period", v)}
+              options={PERIOD_OPTIONS}
+              testId="budget-period"
+            />
           </Field>
           <Field label="When reached">
-            <select
-              className={inputClass}
+            <OptionSelect
               value={f.hard ? "hard" : "soft"}
-              onChange={(e) => set("hard", e.target.value === "hard")}
-              data-testid="budget-mode"
-            >
-              <option value="hard">block requests (hard)</option>
-              <option value="soft">alert only (soft)</option>
-            </select>
+              onChange={(v) => set("hard", v === "hard")}
+              options={MODE_OPTIONS}
+              testId="budget-mode"
+            />
           </Field>
           <Field label="Alert at (% of the amount)">
             <input
@@ -289,18 +303,16 @@ function DeleteBudget({ b }: { b: Budget }) {
   );
   return (
     <>
-      <button
-        type="button"
-        className={`${buttonClass} text-red-700`}
+      <DangerButton
         disabled={remove.isPending}
         onClick={() => {
           if (window.confirm("Delete this budget and its alert history?"))
             remove.mutate({ budgetId: b.id });
         }}
-        data-testid="budget-delete"
+        testId="budget-delete"
       >
         Delete
-      </button>
+      </DangerButton>
       <ErrorLine error={remove.error} />
     </>
   );
@@ -340,114 +352,85 @@ export function BudgetsView() {
         />
       )}
       <LoadState error={budgets.error}>
-        <Panel className="overflow-x-auto">
-          <table
-            className="min-w-full text-sm"
-            data-testid="budgets-table"
-            aria-busy={budgets.isPending}
-          >
-            <thead className="border-b border-slate-200 bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-3 py-2 font-medium">Applies to</th>
-                <th className="px-3 py-2 font-medium">Period</th>
-                <th className="px-3 py-2 font-medium">Spent this period</th>
-                <th className="px-3 py-2 font-medium">Resets</th>
-                <th className="px-3 py-2 font-medium">Mode</th>
-                <th className="px-3 py-2 font-medium">Alerts</th>
-                <th className="px-3 py-2 font-medium">Actions</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {budgets.data?.map((b) => (
-                <tr
-                  key={b.id}
-                  data-testid="budget-row"
-                  data-budget-id={b.id}
-                  data-scope={b.scope}
-                  className="align-top"
-                >
-                  <td className="px-3 py-2">
-                    <div className="font-medium" data-testid="budget-target">
-                      {b.scope === "org"
-                        ? b.orgName
-                        : b.scope === "team"
-                          ? b.teamName
-                          : `${b.keyName} (${b.keyPrefix}…)`}
-                    </div>
-                    <div className="text-xs text-slate-500">
-                      {b.scope === "org"
-                        ? "organisation"
-                        : b.scope === "team"
-                          ? `team · ${b.orgName}`
-                          : `key of ${b.teamName}`}
-                    </div>
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2">{PERIOD_LABEL[b.period]}</td>
-                  <td className="px-3 py-2">
-                    <SpendBar b={b} />
-                  </td>
-                  <td
-                    className="whitespace-nowrap px-3 py-2 text-slate-600"
-                    data-testid="budget-resets"
-                  >
-                    {formatDateTime(b.resetsAt)}
-                    <div className="text-xs text-slate-500">periods in {b.timeZone}</div>
-                  </td>
-                  <td className="px-3 py-2" data-testid="budget-mode-badge">
-                    {b.hard ? (
-                      <Badge tone="red">hard · blocks</Badge>
-                    ) : (
-                      <Badge tone="amber">soft · alerts</Badge>
-                    )}
-                  </td>
-                  <td className="px-3 py-2 text-xs text-slate-600">
-                    <div data-testid="budget-thresholds-shown">
-                      {b.thresholds.length ? b.thresholds.map((t) => `${t}%`).join(", ") : "none"}
-                    </div>
-                    <div>
-                      {[
-                        b.notifyTeamAdmins
-                          ? b.scope === "org"
-                            ? "org admins"
-                            : "team admins"
-                          : null,
-                        ...b.recipients,
-                      ]
-                        .filter(Boolean)
-                        .join(", ") || "nobody"}
-                    </div>
-                  </td>
-                  <td className="px-3 py-2">
-                    {b.canManage && (
-                      <div className="flex gap-2">
-                        <button
-                          type="button"
-                          className={buttonClass}
-                          onClick={() => setForm({ editing: b })}
-                          data-testid="budget-edit"
-                        >
-                          Edit
-                        </button>
-                        <DeleteBudget b={b} />
-                      </div>
-                    )}
-                  </td>
-                </tr>
-              ))}
-              {budgets.data?.length === 0 && (
-                <tr>
-                  <td
-                    colSpan={7}
-                    className="px-3 py-10 text-center text-slate-500"
-                    data-testid="budgets-empty"
-                  >
-                    No budgets yet.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </Panel>
+        <DataTable testId="budgets-table" busy={budgets.isPending} columns={BUDGET_COLUMNS}>
+          {budgets.data?.map((b) => (
+            <tr
+              key={b.id}
+              data-testid="budget-row"
+              data-budget-id={b.id}
+              data-scope={b.scope}
+              className="align-top"
+            >
+              <td className="px-3 py-2">
+                <div className="font-medium" data-testid="budget-target">
+                  {b.scope === "org"
+                    ? b.orgName
+                    : b.scope === "team"
+                      ? b.teamName
+                      : `${b.keyName} (${b.keyPrefix}…)`}
+                </div>
+                <div className="text-xs text-slate-500">
+                  {b.scope === "org"
+                    ? "organisation"
+                    : b.scope === "team"
+                      ? `team · ${b.orgName}`
+                      : `key of ${b.teamName}`}
+                </div>
+              </td>
+              <td className="whitespace-nowrap px-3 py-2">{PERIOD_LABEL[b.period]}</td>
+              <td className="px-3 py-2">
+                <SpendBar b={b} />
+              </td>
+              <td
+                className="whitespace-nowrap px-3 py-2 text-slate-600"
+                data-testid="budget-resets"
+              >
+                {formatDateTime(b.resetsAt)}
+                <div className="text-xs text-slate-500">periods in {b.timeZone}</div>
+              </td>
+              <td className="px-3 py-2" data-testid="budget-mode-badge">
+                {b.hard ? (
+                  <Badge tone="red">hard · blocks</Badge>
+                ) : (
+                  <Badge tone="amber">soft · alerts</Badge>
+                )}
+              </td>
+              <td className="px-3 py-2 text-xs text-slate-600">
+                <div data-testid="budget-thresholds-shown">
+                  {b.thresholds.length ? b.thresholds.map((t) => `${t}%`).join(", ") : "none"}
+                </div>
+                <div>
+                  {[
+                    b.notifyTeamAdmins ? (b.scope === "org" ? "org admins" : "team admins") : null,
+                    ...b.recipients,
+                  ]
+                    .filter(Boolean)
+                    .join(", ") || "nobody"}
+                </div>
+              </td>
+              <td className="px-3 py-2">
+                {b.canManage && (
+                  <div className="flex gap-2">
+                    <button
+                      type="button"
+                      className={buttonClass}
+                      onClick={() => setForm({ editing: b })}
+                      data-testid="budget-edit"
+                    >
+                      Edit
+                    </button>
+                    <DeleteBudget b={b} />
+                  </div>
+                )}
+              </td>
+            </tr>
+          ))}
+          {budgets.data?.length === 0 && (
+            <EmptyRow colSpan={BUDGET_COLUMNS.length} testId="budgets-empty">
+              No budgets yet.
+            </EmptyRow>
+          )}
+        </DataTable>
       </LoadState>
     </div>
   );

@@ -5,7 +5,8 @@ import { createAuthClient } from "better-auth/react";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "../trpc/react";
-import { ErrorLine, field, primaryButton, ROLE_NAMES } from "./membership-ui";
+import { inputClass, primaryClass } from "./form-bits";
+import { ErrorLine, ROLE_NAMES } from "./membership-ui";
 
 const STATE_MESSAGES = {
   accepted: "This invitation has already been used. Sign in instead.",
@@ -16,6 +17,39 @@ const STATE_MESSAGES = {
 function authClient() {
   // Same-origin client: works on whatever host the dashboard is reached on.
   return createAuthClient({ baseURL: window.location.origin });
+}
+
+/** A full-width, required password input under its label. */
+function PasswordField({
+  label,
+  value,
+  onChange,
+  minLength,
+  autoComplete,
+  testId,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  minLength?: number;
+  autoComplete: "new-password" | "current-password";
+  testId: string;
+}) {
+  return (
+    <label className="block text-sm font-medium text-slate-700">
+      {label}
+      <input
+        type="password"
+        className={`${inputClass} mt-1 block w-full`}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        required
+        minLength={minLength}
+        autoComplete={autoComplete}
+        data-testid={testId}
+      />
+    </label>
+  );
 }
 
 /** The public page behind an invitation link: create an account, or sign in, and accept. */
@@ -134,7 +168,7 @@ export function InviteAccept({ token }: { token: string }) {
           <label className="block text-sm font-medium text-slate-700">
             Your name
             <input
-              className={`${field} mt-1 block w-full`}
+              className={`${inputClass} mt-1 block w-full`}
               value={name}
               onChange={(e) => setName(e.target.value)}
               required
@@ -142,35 +176,25 @@ export function InviteAccept({ token }: { token: string }) {
               data-testid="invite-name"
             />
           </label>
-          <label className="block text-sm font-medium text-slate-700">
-            Password (at least 12 characters)
-            <input
-              type="password"
-              className={`${field} mt-1 block w-full`}
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-              required
-              minLength={12}
-              autoComplete="new-password"
-              data-testid="invite-password"
-            />
-          </label>
-          <label className="block text-sm font-medium text-slate-700">
-            Password again
-            <input
-              type="password"
-              className={`${field} mt-1 block w-full`}
-              value={confirm}
-              onChange={(e) => setConfirm(e.target.value)}
-              required
-              minLength={12}
-              autoComplete="new-password"
-              data-testid="invite-password-confirm"
-            />
-          </label>
+          <PasswordField
+            label="Password (at least 12 characters)"
+            value={password}
+            onChange={setPassword}
+            minLength={12}
+            autoComplete="new-password"
+            testId="invite-password"
+          />
+          <PasswordField
+            label="Password again"
+            value={confirm}
+            onChange={setConfirm}
+            minLength={12}
+            autoComplete="new-password"
+            testId="invite-password-confirm"
+          />
           <button
             type="submit"
-            className={`${primaryButton} w-full`}
+            className={`${primaryClass} w-full`}
             disabled={busy}
             data-testid="invite-accept"
           >
@@ -193,23 +217,18 @@ export function InviteAccept({ token }: { token: string }) {
                 {info.signedInAs ? `You are signed in as ${info.signedInAs}. ` : ""}Sign in as{" "}
                 {info.email} to accept.
               </p>
-              <label className="block text-sm font-medium text-slate-700">
-                Password
-                <input
-                  type="password"
-                  className={`${field} mt-1 block w-full`}
-                  value={password}
-                  onChange={(e) => setPassword(e.target.value)}
-                  required
-                  autoComplete="current-password"
-                  data-testid="invite-signin-password"
-                />
-              </label>
+              <PasswordField
+                label="Password"
+                value={password}
+                onChange={setPassword}
+                autoComplete="current-password"
+                testId="invite-signin-password"
+              />
             </>
           )}
           <button
             type="submit"
-            className={`${primaryButton} w-full`}
+            className={`${primaryClass} w-full`}
             disabled={busy}
             data-testid="invite-accept"
           >

@@ -6,7 +6,19 @@ import { useEffect, useState, type FormEvent } from "react";
 import { formatDateTime, formatInt } from "../lib/format";
 import type { AppRouter } from "../server/root";
 import { useTRPC } from "../trpc/react";
-import { buttonClass, ErrorLine, Field, inputClass, optionalInt, primaryClass } from "./form-bits";
+import {
+  buttonClass,
+  DangerButton,
+  DataTable,
+  EmptyRow,
+  ErrorLine,
+  Field,
+  inputClass,
+  LimitInput,
+  OptionSelect,
+  optionalInt,
+  primaryClass,
+} from "./form-bits";
 import { Badge, LoadState, PageHeader, Panel } from "./ui";
 
 type Outputs = inferRouterOutputs<AppRouter>;
@@ -19,6 +31,19 @@ const GRACE_OPTIONS = [
   { seconds: 3600, label: "in 1 hour" },
   { seconds: 86_400, label: "in 1 day" },
   { seconds: 7 * 86_400, label: "in 7 days" },
+] as const;
+
+const KEY_COLUMNS = [
+  "Name",
+  "Key",
+  "Team",
+  "Models",
+  "Limits",
+  "State",
+  "Created",
+  "Expires",
+  "Last used",
+  "Actions",
 ] as const;
 
 function keyState(
@@ -240,18 +265,12 @@ function NewKeyForm({
       <form onSubmit={submit} data-testid="key-form" className="flex flex-col gap-3">
         <div className="flex flex-wrap items-end gap-3">
           <Field label="Team">
-            <select
-              className={inputClass}
+            <OptionSelect
               value={teamId}
-              onChange={(e) => setTeamId(e.target.value)}
-              data-testid="key-team"
-            >
-              {teams.map((t) => (
-                <option key={t.id} value={t.id}>
-                  {t.name} ({t.orgName})
-                </option>
-              ))}
-            </select>
+              onChange={setTeamId}
+              options={teams.map((t) => ({ value: t.id, label: `${t.name} (${t.orgName})` }))}
+              testId="key-team"
+            />
           </Field>
           <Field label="Name">
             <input
@@ -265,39 +284,33 @@ function NewKeyForm({
           </Field>
           {options.data?.canBindOthers && (
             <Field label="Bound to">
-              <select
-                className={inputClass}
+              <OptionSelect
                 value={userId}
-                onChange={(e) => setUserId(e.target.value)}
-                data-testid="key-user"
-              >
-                <option value="">nobody (a service key)</option>
-                {options.data.users.map((u) => (
-                  <option key={u.id} value={u.id}>
-                    {u.email}
-                  </option>
-                ))}
-              </select>
+                onChange={setUserId}
+                options={[
+                  { value: "", label: "nobody (a service key)" },
+                  ...options.data.users.map((u) => ({ value: u.id, label: u.email })),
+                ]}
+                testId="key-user"
+              />
             </Field>
           )}
           <Field label="Requests / min">
-            <input
-              className={`${inputClass} w-28`}
-              inputMode="numeric"
+            <LimitInput
               value={rpm}
-              onChange={(e) => setRpm(e.target.value)}
+              onChange={setRpm}
               placeholder="unlimited"
-              data-testid="key-rpm"
+              width="w-28"
+              testId="key-rpm"
             />
           </Field>
           <Field label="Tokens / min">
-            <input
-              className={`${inputClass} w-28`}
-              inputMode="numeric"
+            <LimitInput
               value={tpm}
-              onChange={(e) => setTpm(e.target.value)}
+              onChange={setTpm}
               placeholder="unlimited"
-              data-testid="key-tpm"
+              width="w-28"
+              testId="key-tpm"
             />
           </Field>
           <Field label="Expires (your time)">
@@ -482,9 +495,7 @@ function KeyActions({
             </button>
           </>
         )}
-        <button
-          type="button"
-          className={`${buttonClass} text-red-700`}
+        <DangerButton
           disabled={revoke.isPending}
           onClick={() => {
             if (
@@ -494,10 +505,10 @@ function KeyActions({
             )
               revoke.mutate({ keyId: k.id });
           }}
-          data-testid="key-revoke"
+          testId="key-revoke"
         >
           Revoke
-        </button>
+        </DangerButton>
       </div>
       {mode === "rotate" && (
         <form
@@ -509,18 +520,12 @@ function KeyActions({
         >
           <label className="text-xs text-slate-600">
             Old key stops{" "}
-            <select
-              className={inputClass}
-              value={grace}
-              onChange={(e) => setGrace(Number(e.target.value))}
-              data-testid="key-rotate-grace"
-            >
-              {GRACE_OPTIONS.map((o) => (
-                <option key={o.seconds} value={o.seconds}>
-                  {o.label}
-                </option>
-              ))}
-            </select>
+            <OptionSelect
+              value={String(grace)}
+              onChange={(v) => setGrace(Number(v))}
+              options={GRACE_OPTIONS.map((o) => ({ value: String(o.seconds), label: o.label }))}
+              testId="key-rotate-grace"
+            />
           </label>
           <button
             type="submit"
@@ -573,92 +578,68 @@ export function KeysView() {
       {/* The clear key lives only in this state and is dropped when the dialog closes. */}
       {created && <CreatedKeyDialog created={created} onClose={() => setCreated(null)} />}
       <LoadState error={keys.error}>
-        <Panel className="overflow-x-auto">
-          <table className="min-w-full text-sm" data-testid="keys-table" aria-busy={keys.isPending}>
-            <thead className="border-b border-slate-200 bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-3 py-2 font-medium">Name</th>
-                <th className="px-3 py-2 font-medium">Key</th>
-                <th className="px-3 py-2 font-medium">Team</th>
-                <th className="px-3 py-2 font-medium">Models</th>
-                <th className="px-3 py-2 font-medium">Limits</th>
-                <th className="px-3 py-2 font-medium">State</th>
-                <th className="px-3 py-2 font-medium">Created</th>
-                <th className="px-3 py-2 font-medium">Expires</th>
-                <th className="px-3 py-2 font-medium">Last used</th>
-                <th className="px-3 py-2 font-medium">Actions</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {keys.data?.map((key) => (
-                <tr
-                  key={key.id}
-                  data-testid="key-row"
-                  data-key-id={key.id}
-                  data-key-name={key.name}
-                  className="align-top"
-                >
-                  <td className="whitespace-nowrap px-3 py-2 font-medium">
-                    {key.name}
-                    {key.userEmail && (
-                      <div className="text-xs font-normal text-slate-500">{key.userEmail}</div>
-                    )}
-                    {Object.keys(key.tags).length > 0 && (
-                      <div className="font-mono text-xs font-normal text-slate-500">
-                        {formatTags(key.tags)}
-                      </div>
-                    )}
-                  </td>
-                  <td
-                    className="whitespace-nowrap px-3 py-2 font-mono text-xs text-slate-600"
-                    data-testid="key-prefix"
-                  >
-                    {key.prefix}…
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2">{key.teamName}</td>
-                  <td className="px-3 py-2 text-slate-600">
-                    {key.allowedModels.length === 0 ? "all models" : key.allowedModels.join(", ")}
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2 text-slate-600">
-                    {[
-                      key.rpmLimit !== null && `${formatInt(key.rpmLimit)} rpm`,
-                      key.tpmLimit !== null && `${formatInt(key.tpmLimit)} tpm`,
-                    ]
-                      .filter(Boolean)
-                      .join(" · ") || "none"}
-                  </td>
-                  <td className="px-3 py-2" data-testid="key-state">
-                    {keyState(key, now)}
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2 text-slate-600">
-                    {formatDateTime(key.createdAt)}
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2 text-slate-600">
-                    {key.expiresAt ? formatDateTime(key.expiresAt) : "never"}
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2 text-slate-600">
-                    {key.lastUsedAt ? formatDateTime(key.lastUsedAt) : "never"}
-                  </td>
-                  <td className="px-3 py-2">
-                    <KeyActions k={key} now={now} onRotated={setCreated} />
-                  </td>
-                </tr>
-              ))}
-              {keys.data?.length === 0 && (
-                <tr>
-                  <td
-                    colSpan={10}
-                    className="px-3 py-10 text-center text-slate-500"
-                    data-testid="keys-empty"
-                  >
-                    No keys yet. Create one with &ldquo;New key&rdquo; or{" "}
-                    <code className="font-mono">switchyard keys create --team &lt;slug&gt;</code>.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </Panel>
+        <DataTable testId="keys-table" busy={keys.isPending} columns={KEY_COLUMNS}>
+          {keys.data?.map((key) => (
+            <tr
+              key={key.id}
+              data-testid="key-row"
+              data-key-id={key.id}
+              data-key-name={key.name}
+              className="align-top"
+            >
+              <td className="whitespace-nowrap px-3 py-2 font-medium">
+                {key.name}
+                {key.userEmail && (
+                  <div className="text-xs font-normal text-slate-500">{key.userEmail}</div>
+                )}
+                {Object.keys(key.tags).length > 0 && (
+                  <div className="font-mono text-xs font-normal text-slate-500">
+                    {formatTags(key.tags)}
+                  </div>
+                )}
+              </td>
+              <td
+                className="whitespace-nowrap px-3 py-2 font-mono text-xs text-slate-600"
+                data-testid="key-prefix"
+              >
+                {key.prefix}…
+              </td>
+              <td className="whitespace-nowrap px-3 py-2">{key.teamName}</td>
+              <td className="px-3 py-2 text-slate-600">
+                {key.allowedModels.length === 0 ? "all models" : key.allowedModels.join(", ")}
+              </td>
+              <td className="whitespace-nowrap px-3 py-2 text-slate-600">
+                {[
+                  key.rpmLimit !== null && `${formatInt(key.rpmLimit)} rpm`,
+                  key.tpmLimit !== null && `${formatInt(key.tpmLimit)} tpm`,
+                ]
+                  .filter(Boolean)
+                  .join(" · ") || "none"}
+              </td>
+              <td className="px-3 py-2" data-testid="key-state">
+                {keyState(key, now)}
+              </td>
+              <td className="whitespace-nowrap px-3 py-2 text-slate-600">
+                {formatDateTime(key.createdAt)}
+              </td>
+              <td className="whitespace-nowrap px-3 py-2 text-slate-600">
+                {key.expiresAt ? formatDateTime(key.expiresAt) : "never"}
+              </td>
+              <td className="whitespace-nowrap px-3 py-2 text-slate-600">
+                {key.lastUsedAt ? formatDateTime(key.lastUsedAt) : "never"}
+              </td>
+              <td className="px-3 py-2">
+                <KeyActions k={key} now={now} onRotated={setCreated} />
+              </td>
+            </tr>
+          ))}
+          {keys.data?.length === 0 && (
+            <EmptyRow colSpan={KEY_COLUMNS.length} testId="keys-empty">
+              No keys yet. Create one with &ldquo;New key&rdquo; or{" "}
+              <code className="font-mono">switchyard keys create --team &lt;slug&gt;</code>.
+            </EmptyRow>
+          )}
+        </DataTable>
       </LoadState>
     </div>
   );

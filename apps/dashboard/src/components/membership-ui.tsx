@@ -5,18 +5,19 @@ import type { inferRouterOutputs } from "@trpc/server";
 import { useState, type FormEvent } from "react";
 import type { AppRouter } from "../server/root";
 import { useTRPC } from "../trpc/react";
+import {
+  buttonClass,
+  DangerButton,
+  Field,
+  inputClass,
+  OptionSelect,
+  primaryClass,
+} from "./form-bits";
 import { Badge } from "./ui";
 
 type Outputs = inferRouterOutputs<AppRouter>;
 export type MemberRow = Outputs["members"]["listTeam"][number];
 export type InvitationRow = Outputs["invitations"]["listTeam"][number];
-
-export const field =
-  "rounded-md border border-slate-300 px-2 py-1.5 text-sm focus:border-slate-500 focus:outline-none";
-export const smallButton =
-  "rounded-md border border-slate-300 px-2.5 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 disabled:opacity-50";
-export const primaryButton =
-  "rounded-md bg-slate-900 px-3 py-1.5 text-sm font-medium text-white hover:bg-slate-700 disabled:opacity-50";
 
 export const ROLE_NAMES: Record<string, string> = {
   ORG_OWNER: "Owner",
@@ -29,6 +30,26 @@ export const ROLE_NAMES: Record<string, string> = {
 export const TEAM_ROLES = ["TEAM_ADMIN", "MEMBER", "VIEWER"] as const;
 export const ORG_ROLES = ["ORG_OWNER", "ORG_ADMIN", "VIEWER"] as const;
 type Role = (typeof TEAM_ROLES)[number] | (typeof ORG_ROLES)[number];
+
+const roleOptions = (roles: readonly Role[]) =>
+  roles.map((r) => ({ value: r, label: ROLE_NAMES[r] ?? r }));
+
+/** Header row of the member, invitation and team lists; "" is an unlabelled column, false none. */
+export function ListHead({ columns }: { columns: (string | false)[] }) {
+  return (
+    <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
+      <tr>
+        {columns.map((c, i) =>
+          c === false ? null : (
+            <th key={i} className="px-4 py-2">
+              {c || null}
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
+  );
+}
 
 export function ErrorLine({ error }: { error: { message: string } | null }) {
   if (!error) return null;
@@ -73,15 +94,7 @@ export function MembersTable({
   return (
     <div className="overflow-x-auto">
       <table className="min-w-full text-sm" data-testid="members-table">
-        <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-          <tr>
-            <th className="px-4 py-2">Name</th>
-            <th className="px-4 py-2">Email</th>
-            {showTeam && <th className="px-4 py-2">Team</th>}
-            <th className="px-4 py-2">Role</th>
-            {canManage && <th className="px-4 py-2" />}
-          </tr>
-        </thead>
+        <ListHead columns={["Name", "Email", showTeam && "Team", "Role", canManage && ""]} />
         <tbody className="divide-y divide-slate-100">
           {members.map((m) => (
             <tr key={m.membershipId} data-testid="member-row" data-email={m.email}>
@@ -92,30 +105,20 @@ export function MembersTable({
               )}
               <td className="px-4 py-2">
                 {canManage && roles(m.teamId).includes(m.role as Role) ? (
-                  <select
-                    className={field}
-                    value={m.role}
+                  <OptionSelect
+                    value={m.role as Role}
                     disabled={setRole.isPending}
-                    onChange={(e) =>
-                      setRole.mutate({ membershipId: m.membershipId, role: e.target.value as Role })
-                    }
-                    data-testid="member-role"
-                  >
-                    {roles(m.teamId).map((r) => (
-                      <option key={r} value={r}>
-                        {ROLE_NAMES[r]}
-                      </option>
-                    ))}
-                  </select>
+                    onChange={(role) => setRole.mutate({ membershipId: m.membershipId, role })}
+                    options={roleOptions(roles(m.teamId))}
+                    testId="member-role"
+                  />
                 ) : (
                   <Badge testId="member-role-badge">{ROLE_NAMES[m.role] ?? m.role}</Badge>
                 )}
               </td>
               {canManage && (
                 <td className="px-4 py-2 text-right">
-                  <button
-                    type="button"
-                    className={`${smallButton} text-red-700`}
+                  <DangerButton
                     disabled={remove.isPending}
                     onClick={() => {
                       if (
@@ -125,10 +128,10 @@ export function MembersTable({
                       )
                         remove.mutate({ membershipId: m.membershipId });
                     }}
-                    data-testid="member-remove"
+                    testId="member-remove"
                   >
                     Remove
-                  </button>
+                  </DangerButton>
                 </td>
               )}
             </tr>
@@ -173,36 +176,28 @@ export function InviteForm({
   }
   return (
     <form onSubmit={submit} className="flex flex-wrap items-end gap-3" data-testid="invite-form">
-      <label className="flex min-w-64 flex-1 flex-col gap-1 text-xs font-medium text-slate-600">
-        Email
+      <Field label="Email" className="min-w-64 flex-1">
         <input
           type="email"
-          className={field}
+          className={inputClass}
           value={email}
           onChange={(e) => setEmail(e.target.value)}
           placeholder="person@example.com"
           required
           data-testid="invite-email"
         />
-      </label>
-      <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
-        Role
-        <select
-          className={field}
+      </Field>
+      <Field label="Role">
+        <OptionSelect
           value={role}
-          onChange={(e) => setRole(e.target.value as Role)}
-          data-testid="invite-role"
-        >
-          {roles.map((r) => (
-            <option key={r} value={r}>
-              {ROLE_NAMES[r]}
-            </option>
-          ))}
-        </select>
-      </label>
+          onChange={setRole}
+          options={roleOptions(roles)}
+          testId="invite-role"
+        />
+      </Field>
       <button
         type="submit"
-        className={primaryButton}
+        className={primaryClass}
         disabled={create.isPending}
         data-testid="invite-submit"
       >
@@ -241,15 +236,7 @@ export function InvitationsTable({
   return (
     <div className="overflow-x-auto">
       <table className="min-w-full text-sm">
-        <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-          <tr>
-            <th className="px-4 py-2">Email</th>
-            {showTeam && <th className="px-4 py-2">Team</th>}
-            <th className="px-4 py-2">Role</th>
-            <th className="px-4 py-2">Expires</th>
-            <th className="px-4 py-2" />
-          </tr>
-        </thead>
+        <ListHead columns={["Email", showTeam && "Team", "Role", "Expires", ""]} />
         <tbody className="divide-y divide-slate-100">
           {invitations.map((inv) => (
             <tr key={inv.id} data-testid="invitation-row" data-email={inv.email}>
@@ -268,22 +255,20 @@ export function InvitationsTable({
               <td className="space-x-2 px-4 py-2 text-right">
                 <button
                   type="button"
-                  className={smallButton}
+                  className={buttonClass}
                   disabled={resend.isPending}
                   onClick={() => resend.mutate({ invitationId: inv.id })}
                   data-testid="invitation-resend"
                 >
                   Resend
                 </button>
-                <button
-                  type="button"
-                  className={`${smallButton} text-red-700`}
+                <DangerButton
                   disabled={revoke.isPending}
                   onClick={() => revoke.mutate({ invitationId: inv.id })}
-                  data-testid="invitation-revoke"
+                  testId="invitation-revoke"
                 >
                   Revoke
-                </button>
+                </DangerButton>
               </td>
             </tr>
           ))}

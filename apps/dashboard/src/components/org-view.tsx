@@ -5,17 +5,16 @@ import type { inferRouterOutputs } from "@trpc/server";
 import { useEffect, useState, type FormEvent } from "react";
 import type { AppRouter } from "../server/root";
 import { useTRPC } from "../trpc/react";
+import { Field, inputClass, primaryClass } from "./form-bits";
 import {
   ErrorLine,
-  field,
   InvitationsTable,
   InviteForm,
   MembersTable,
   ORG_ROLES,
-  primaryButton,
   TEAM_ROLES,
 } from "./membership-ui";
-import { LoadState, PageHeader, Panel } from "./ui";
+import { LoadState, PageHeader, Panel, PanelTitle } from "./ui";
 
 type Org = inferRouterOutputs<AppRouter>["orgs"]["list"][number];
 
@@ -50,21 +49,19 @@ function OrgSettings({ org }: { org: Org }) {
         className="flex flex-wrap items-end gap-3"
         data-testid="org-settings-form"
       >
-        <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
-          Name
+        <Field label="Name">
           <input
-            className={field}
+            className={inputClass}
             value={name}
             onChange={(e) => setName(e.target.value)}
             disabled={!org.isAdmin}
             required
             data-testid="org-name"
           />
-        </label>
-        <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
-          Time zone (budget periods follow it)
+        </Field>
+        <Field label="Time zone (budget periods follow it)">
           <input
-            className={`${field} w-56`}
+            className={`${inputClass} w-56`}
             value={timeZone}
             onChange={(e) => setTimeZone(e.target.value)}
             disabled={!org.isAdmin}
@@ -73,7 +70,7 @@ function OrgSettings({ org }: { org: Org }) {
             required
             data-testid="org-timezone"
           />
-        </label>
+        </Field>
         <datalist id="time-zones">
           {zones.map((tz) => (
             <option key={tz} value={tz} />
@@ -82,7 +79,7 @@ function OrgSettings({ org }: { org: Org }) {
         {org.isAdmin && (
           <button
             type="submit"
-            className={primaryButton}
+            className={primaryClass}
             disabled={update.isPending}
             data-testid="org-save"
           >
@@ -114,9 +111,7 @@ function OrgPeople({ org }: { org: Org }) {
   return (
     <LoadState error={members.error ?? invitations.error}>
       <Panel className="mb-6">
-        <h2 className="border-b border-slate-100 px-4 py-3 text-sm font-semibold text-slate-700">
-          Members
-        </h2>
+        <PanelTitle>Members</PanelTitle>
         {members.data && (
           <MembersTable
             members={members.data}
@@ -127,9 +122,7 @@ function OrgPeople({ org }: { org: Org }) {
         )}
       </Panel>
       <Panel>
-        <h2 className="border-b border-slate-100 px-4 py-3 text-sm font-semibold text-slate-700">
-          Invite to the whole organisation
-        </h2>
+        <PanelTitle>Invite to the whole organisation</PanelTitle>
         <div className="p-4">
           <InviteForm orgId={org.id} teamId={null} roles={orgRoles} />
           <p className="mt-2 text-xs text-slate-500">
@@ -156,7 +149,7 @@ export function OrgView() {
       <PageHeader title="Organisation">
         {orgs.data && orgs.data.length > 1 && (
           <select
-            className={field}
+            className={inputClass}
             value={org?.id}
             onChange={(e) => setSelected(e.target.value)}
             data-testid="org-select"

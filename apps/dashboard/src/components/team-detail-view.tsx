@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useTRPC } from "../trpc/react";
 import { InvitationsTable, InviteForm, MembersTable, TEAM_ROLES } from "./membership-ui";
-import { LoadState, PageHeader, Panel } from "./ui";
+import { LoadState, PageHeader, Panel, PanelTitle } from "./ui";
 
 /** One team: its members and roles, and for its managers the invite form and open invitations. */
 export function TeamDetailView({ teamId }: { teamId: string }) {
@@ -32,9 +32,7 @@ export function TeamDetailView({ teamId }: { teamId: string }) {
           </p>
         )}
         <Panel className="mb-6">
-          <h2 className="border-b border-slate-100 px-4 py-3 text-sm font-semibold text-slate-700">
-            Members
-          </h2>
+          <PanelTitle>Members</PanelTitle>
           {members.data && (
             <MembersTable
               members={members.data}
@@ -46,9 +44,7 @@ export function TeamDetailView({ teamId }: { teamId: string }) {
         </Panel>
         {canManage && team && (
           <Panel>
-            <h2 className="border-b border-slate-100 px-4 py-3 text-sm font-semibold text-slate-700">
-              Invite people
-            </h2>
+            <PanelTitle>Invite people</PanelTitle>
             <div className="p-4">
               <InviteForm orgId={team.orgId} teamId={team.id} roles={TEAM_ROLES} />
             </div>

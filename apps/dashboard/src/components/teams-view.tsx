@@ -7,7 +7,17 @@ import { useState, type FormEvent } from "react";
 import { formatInt } from "../lib/format";
 import type { AppRouter } from "../server/root";
 import { useTRPC } from "../trpc/react";
-import { ErrorLine, field, primaryButton, smallButton } from "./membership-ui";
+import {
+  buttonClass,
+  DangerButton,
+  Field,
+  inputClass,
+  LimitInput,
+  OptionSelect,
+  optionalInt,
+  primaryClass,
+} from "./form-bits";
+import { ErrorLine, ListHead } from "./membership-ui";
 import { Badge, LoadState, PageHeader, Panel } from "./ui";
 
 type Team = inferRouterOutputs<AppRouter>["teams"]["list"][number];
@@ -58,26 +68,18 @@ function NewTeamForm({ orgs }: { orgs: { id: string; name: string }[] }) {
         data-testid="new-team-form"
       >
         {orgs.length > 1 && (
-          <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
-            Organisation
-            <select
-              className={field}
+          <Field label="Organisation">
+            <OptionSelect
               value={orgId}
-              onChange={(e) => setOrgId(e.target.value)}
-              data-testid="team-org"
-            >
-              {orgs.map((o) => (
-                <option key={o.id} value={o.id}>
-                  {o.name}
-                </option>
-              ))}
-            </select>
-          </label>
+              onChange={setOrgId}
+              options={orgs.map((o) => ({ value: o.id, label: o.name }))}
+              testId="team-org"
+            />
+          </Field>
         )}
-        <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
-          Name
+        <Field label="Name">
           <input
-            className={field}
+            className={inputClass}
             value={name}
             onChange={(e) => {
               setName(e.target.value);
@@ -87,11 +89,10 @@ function NewTeamForm({ orgs }: { orgs: { id: string; name: string }[] }) {
             required
             data-testid="team-name"
           />
-        </label>
-        <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
-          Slug
+        </Field>
+        <Field label="Slug">
           <input
-            className={`${field} font-mono`}
+            className={`${inputClass} font-mono`}
             value={slug}
             onChange={(e) => {
               setSlug(e.target.value);
@@ -101,10 +102,10 @@ function NewTeamForm({ orgs }: { orgs: { id: string; name: string }[] }) {
             required
             data-testid="team-slug"
           />
-        </label>
+        </Field>
         <button
           type="submit"
-          className={primaryButton}
+          className={primaryClass}
           disabled={create.isPending}
           data-testid="team-create"
         >
@@ -114,11 +115,6 @@ function NewTeamForm({ orgs }: { orgs: { id: string; name: string }[] }) {
       <ErrorLine error={create.error} />
     </Panel>
   );
-}
-
-function parseLimit(text: string): number | null {
-  const trimmed = text.trim();
-  return trimmed === "" ? null : Number(trimmed);
 }
 
 function LimitsEditor({ team, onDone }: { team: Team; onDone: () => void }) {
@@ -139,28 +135,26 @@ function LimitsEditor({ team, onDone }: { team: Team; onDone: () => void }) {
       className="mt-2 flex flex-wrap items-center gap-2"
       onSubmit={(e) => {
         e.preventDefault();
-        update.mutate({ teamId: team.id, rpmLimit: parseLimit(rpm), tpmLimit: parseLimit(tpm) });
+        update.mutate({ teamId: team.id, rpmLimit: optionalInt(rpm), tpmLimit: optionalInt(tpm) });
       }}
     >
-      <input
-        className={`${field} w-28`}
-        inputMode="numeric"
+      <LimitInput
         value={rpm}
-        onChange={(e) => setRpm(e.target.value)}
+        onChange={setRpm}
         placeholder="RPM: none"
-        data-testid="team-rpm"
+        width="w-28"
+        testId="team-rpm"
       />
-      <input
-        className={`${field} w-32`}
-        inputMode="numeric"
+      <LimitInput
         value={tpm}
-        onChange={(e) => setTpm(e.target.value)}
+        onChange={setTpm}
         placeholder="TPM: none"
-        data-testid="team-tpm"
+        width="w-32"
+        testId="team-tpm"
       />
       <button
         type="submit"
-        className={smallButton}
+        className={buttonClass}
         disabled={update.isPending}
         data-testid="team-limits-save"
       >
@@ -209,7 +203,7 @@ function TeamRow({ team }: { team: Team }) {
         {team.access === "manage" && (
           <button
             type="button"
-            className={smallButton}
+            className={buttonClass}
             onClick={() => setEditing((v) => !v)}
             data-testid="team-limits-edit"
           >
@@ -217,9 +211,7 @@ function TeamRow({ team }: { team: Team }) {
           </button>
         )}
         {team.canDelete && (
-          <button
-            type="button"
-            className={`${smallButton} text-red-700`}
+          <DangerButton
             disabled={remove.isPending}
             onClick={() => {
               if (
@@ -229,10 +221,10 @@ function TeamRow({ team }: { team: Team }) {
               )
                 remove.mutate({ teamId: team.id });
             }}
-            data-testid="team-delete"
+            testId="team-delete"
           >
             Delete
-          </button>
+          </DangerButton>
         )}
         <ErrorLine error={remove.error} />
       </td>
@@ -266,17 +258,17 @@ export function TeamsView() {
           ) : (
             <div className="overflow-x-auto">
               <table className="min-w-full text-sm">
-                <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500">
-                  <tr>
-                    <th className="px-4 py-2">Team</th>
-                    <th className="px-4 py-2">Organisation</th>
-                    <th className="px-4 py-2">Members</th>
-                    <th className="px-4 py-2">Active keys</th>
-                    <th className="px-4 py-2">Team rate limits</th>
-                    <th className="px-4 py-2">Your access</th>
-                    <th className="px-4 py-2" />
-                  </tr>
-                </thead>
+                <ListHead
+                  columns={[
+                    "Team",
+                    "Organisation",
+                    "Members",
+                    "Active keys",
+                    "Team rate limits",
+                    "Your access",
+                    "",
+                  ]}
+                />
                 <tbody className="divide-y divide-slate-100">
                   {(teams.data ?? []).map((team) => (
                     <TeamRow key={team.id} team={team} />

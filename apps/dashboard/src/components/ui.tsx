@@ -62,3 +62,12 @@ export function LoadState({
   }
   return <>{children}</>;
 }
+
+/** The title strip at the top of a Panel. */
+export function PanelTitle({ children }: { children: ReactNode }) {
+  return (
+    <h2 className="border-b border-slate-100 px-4 py-3 text-sm font-semibold text-slate-700">
+      {children}
+    </h2>
+  );
+}

@@ -1,16 +1,20 @@
 import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
 import { verifyPassword } from "better-auth/crypto";
 import { createPrismaClient, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
-import { addMembership, createUserWithPassword } from "../../test/fixtures";
+import {
+  callerFor,
+  createMember,
+  createUserWithPassword,
+  expectTrpcError,
+  recorder,
+} from "../../test/fixtures";
 import { inviteTokenIn, openMailbox, type Mailbox } from "../../test/mailbox";
 import { createSmtpMailer } from "./mailer";
 import { hashInvitationToken } from "./routers/invitations/token";
-import { createCaller } from "./root";
 import type { ServerServices } from "./services";
-import { createContextForUser, type SessionUser } from "./trpc";
+import type { SessionUser } from "./trpc";
 
 const PUBLIC_URL = "https://dash.example.test";
 
@@ -28,24 +32,10 @@ const ids = { acme: "", alpha: "", beta: "" };
 
 async function as(user: Handle | SessionUser | null, svc?: ServerServices) {
   const who = typeof user === "string" ? users[user] : user;
-  return createCaller(await createContextForUser(prisma, who, svc ?? services));
+  return callerFor(prisma, who, svc ?? services);
 }
 
-async function record<T>(p: Promise<T>): Promise<T> {
-  const v = await p;
-  outputs.push(v);
-  return v;
-}
-
-async function expectCode(promise: Promise<unknown>, code: TRPCError["code"]) {
-  const err: unknown = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
-  return err as TRPCError;
-}
+const record = recorder(outputs);
 
 /** Invites and returns the token from the email that arrived. */
 async function invite(
@@ -95,14 +85,14 @@ beforeAll(async () => {
     ["bob", beta.id, "TEAM_ADMIN"],
   ];
   for (const [handle, teamId, role] of plan) {
-    const u = await createUserWithPassword(
-      prisma,
-      `${handle}@example.test`,
-      "a long enough password",
-      `${handle[0]!.toUpperCase()}${handle.slice(1)}`,
-    );
-    users[handle] = { id: u.id, email: u.email, name: u.name };
-    await addMembership(prisma, u.id, acme.id, role, teamId);
+    const m = await createMember(prisma, {
+      email: `${handle}@example.test`,
+      orgId: acme.id,
+      role,
+      teamId,
+      name: `${handle[0]!.toUpperCase()}${handle.slice(1)}`,
+    });
+    users[handle] = m.user;
   }
 });
 
@@ -155,14 +145,14 @@ describe("invitation of someone without an account", () => {
       hasAccount: false,
       signedInAs: null,
     });
-    await expectCode(
+    await expectTrpcError(
       (await as(null)).invitations.lookup({ token: token.slice(0, -2) + "xx" }),
       "NOT_FOUND",
     );
   });
 
   it("creates the account, its password and the membership once, and the token then stops working", async () => {
-    await expectCode(
+    await expectTrpcError(
       (await as(null)).invitations.acceptNew({ token, name: "New Person", password: "too short" }),
       "BAD_REQUEST",
     );
@@ -188,7 +178,7 @@ describe("invitation of someone without an account", () => {
       [ids.acme, ids.alpha, "MEMBER"],
     ]);
 
-    const again = await expectCode(
+    const again = await expectTrpcError(
       (await as(null)).invitations.acceptNew({
         token,
         name: "Someone Else",
@@ -217,10 +207,13 @@ describe("invitation of someone who has an account", () => {
       hasAccount: true,
       signedInAs: "bob@example.test",
     });
-    await expectCode((await as(null)).invitations.accept({ token }), "UNAUTHORIZED");
-    const wrong = await expectCode((await as("bob")).invitations.accept({ token }), "FORBIDDEN");
+    await expectTrpcError((await as(null)).invitations.accept({ token }), "UNAUTHORIZED");
+    const wrong = await expectTrpcError(
+      (await as("bob")).invitations.accept({ token }),
+      "FORBIDDEN",
+    );
     expect(wrong.message).toContain("alice@example.test");
-    await expectCode(
+    await expectTrpcError(
       (await as(null)).invitations.acceptNew({
         token,
         name: "Impostor",
@@ -241,7 +234,7 @@ describe("invitation of someone who has an account", () => {
         { teamId: ids.beta, role: "VIEWER" },
       ]),
     );
-    await expectCode((await as("alice")).invitations.accept({ token }), "PRECONDITION_FAILED");
+    await expectTrpcError((await as("alice")).invitations.accept({ token }), "PRECONDITION_FAILED");
   });
 
   it("works once even when accepted twice at the same moment", async () => {
@@ -277,7 +270,7 @@ describe("invitation of someone who has an account", () => {
       role: "VIEWER",
     });
     expect((await (await as(null)).invitations.lookup({ token })).hasAccount).toBe(true);
-    await expectCode(
+    await expectTrpcError(
       (await as(null)).invitations.acceptNew({
         token,
         name: "Dora 2",
@@ -295,7 +288,7 @@ describe("invitation of someone who has an account", () => {
 
   it("refuses to invite someone already a member of that team", async () => {
     const before = mailbox.received.length;
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).invitations.create({
         orgId: ids.acme,
         teamId: ids.alpha,
@@ -324,7 +317,7 @@ describe("revoke, resend, expiry", () => {
       await record((await as("adam")).invitations.revoke({ invitationId: row.id })),
     ).toMatchObject({ state: "revoked" });
     expect((await (await as(null)).invitations.lookup({ token })).state).toBe("revoked");
-    const err = await expectCode(
+    const err = await expectTrpcError(
       (await as(null)).invitations.acceptNew({
         token,
         name: "Gone",
@@ -336,7 +329,7 @@ describe("revoke, resend, expiry", () => {
     expect(
       (await (await as("adam")).invitations.listTeam({ teamId: ids.alpha })).map((i) => i.email),
     ).not.toContain("gone@example.test");
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).invitations.revoke({ invitationId: row.id }),
       "PRECONDITION_FAILED",
     );
@@ -356,7 +349,7 @@ describe("revoke, resend, expiry", () => {
     expect((await (await as(null)).invitations.lookup({ token: first.token })).state).toBe(
       "expired",
     );
-    const expired = await expectCode(
+    const expired = await expectTrpcError(
       (await as(null)).invitations.acceptNew({
         token: first.token,
         name: "Late",
@@ -379,7 +372,7 @@ describe("revoke, resend, expiry", () => {
     const second = inviteTokenIn((await mailbox.nextFor("late@example.test", seen)).text ?? "");
     tokens.push(second);
     expect(second).not.toBe(first.token);
-    await expectCode((await as(null)).invitations.lookup({ token: first.token }), "NOT_FOUND");
+    await expectTrpcError((await as(null)).invitations.lookup({ token: first.token }), "NOT_FOUND");
     await record(
       (await as(null)).invitations.acceptNew({
         token: second,
@@ -423,7 +416,7 @@ describe("revoke, resend, expiry", () => {
       ...services,
       mailer: createSmtpMailer(`smtp://127.0.0.1:${closed}`, "x@switchyard.test"),
     };
-    const err = await expectCode(
+    const err = await expectTrpcError(
       (await as("adam", broken)).invitations.create({
         orgId: ids.acme,
         teamId: ids.alpha,
@@ -451,11 +444,11 @@ describe("who may invite", () => {
     });
 
   it("team admins invite to their own team only, with team roles only", async () => {
-    await expectCode(attempt("adam", ids.beta, "MEMBER"), "NOT_FOUND");
-    await expectCode(attempt("adam", null, "ORG_ADMIN"), "FORBIDDEN");
-    await expectCode(attempt("adam", null, "VIEWER"), "FORBIDDEN");
-    await expectCode(attempt("adam", ids.alpha, "ORG_ADMIN"), "BAD_REQUEST");
-    await expectCode(attempt("adam", ids.alpha, "ORG_OWNER"), "BAD_REQUEST");
+    await expectTrpcError(attempt("adam", ids.beta, "MEMBER"), "NOT_FOUND");
+    await expectTrpcError(attempt("adam", null, "ORG_ADMIN"), "FORBIDDEN");
+    await expectTrpcError(attempt("adam", null, "VIEWER"), "FORBIDDEN");
+    await expectTrpcError(attempt("adam", ids.alpha, "ORG_ADMIN"), "BAD_REQUEST");
+    await expectTrpcError(attempt("adam", ids.alpha, "ORG_OWNER"), "BAD_REQUEST");
     await invite("adam", {
       email: "teamadmin2@example.test",
       teamId: ids.alpha,
@@ -464,18 +457,18 @@ describe("who may invite", () => {
   });
 
   it("members and viewers (team and org-wide) invite nobody", async () => {
-    await expectCode(attempt("alice", ids.alpha, "MEMBER"), "FORBIDDEN");
-    await expectCode(attempt("val", ids.alpha, "VIEWER"), "FORBIDDEN");
-    await expectCode(attempt("vera", ids.alpha, "VIEWER"), "FORBIDDEN");
-    await expectCode(attempt("vera", null, "VIEWER"), "FORBIDDEN");
+    await expectTrpcError(attempt("alice", ids.alpha, "MEMBER"), "FORBIDDEN");
+    await expectTrpcError(attempt("val", ids.alpha, "VIEWER"), "FORBIDDEN");
+    await expectTrpcError(attempt("vera", ids.alpha, "VIEWER"), "FORBIDDEN");
+    await expectTrpcError(attempt("vera", null, "VIEWER"), "FORBIDDEN");
     // alice is a viewer of beta since she accepted above; val has nothing to do with it.
-    await expectCode(attempt("alice", ids.beta, "MEMBER"), "FORBIDDEN");
-    await expectCode(attempt("val", ids.beta, "MEMBER"), "NOT_FOUND");
+    await expectTrpcError(attempt("alice", ids.beta, "MEMBER"), "FORBIDDEN");
+    await expectTrpcError(attempt("val", ids.beta, "MEMBER"), "NOT_FOUND");
   });
 
   it("only owners invite owners; admins invite admins and viewers org-wide", async () => {
-    await expectCode(attempt("olivia", null, "ORG_OWNER"), "FORBIDDEN");
-    await expectCode(attempt("olivia", null, "MEMBER"), "BAD_REQUEST");
+    await expectTrpcError(attempt("olivia", null, "ORG_OWNER"), "FORBIDDEN");
+    await expectTrpcError(attempt("olivia", null, "MEMBER"), "BAD_REQUEST");
     await invite("olivia", { email: "admin2@example.test", teamId: null, role: "ORG_ADMIN" });
     await invite("oscar", { email: "owner2@example.test", teamId: null, role: "ORG_OWNER" });
     expect(await prisma.invitation.count({ where: { email: { startsWith: "x-" } } })).toBe(0);
@@ -488,27 +481,36 @@ describe("who may invite", () => {
     const ownerInvite = await prisma.invitation.findFirstOrThrow({
       where: { email: "owner2@example.test" },
     });
-    await expectCode((await as("alice")).invitations.listTeam({ teamId: ids.alpha }), "FORBIDDEN");
-    await expectCode((await as("vera")).invitations.listTeam({ teamId: ids.alpha }), "FORBIDDEN");
-    await expectCode((await as("bob")).invitations.listTeam({ teamId: ids.alpha }), "NOT_FOUND");
-    await expectCode((await as("adam")).invitations.listOrg({ orgId: ids.acme }), "FORBIDDEN");
-    await expectCode(
+    await expectTrpcError(
+      (await as("alice")).invitations.listTeam({ teamId: ids.alpha }),
+      "FORBIDDEN",
+    );
+    await expectTrpcError(
+      (await as("vera")).invitations.listTeam({ teamId: ids.alpha }),
+      "FORBIDDEN",
+    );
+    await expectTrpcError(
+      (await as("bob")).invitations.listTeam({ teamId: ids.alpha }),
+      "NOT_FOUND",
+    );
+    await expectTrpcError((await as("adam")).invitations.listOrg({ orgId: ids.acme }), "FORBIDDEN");
+    await expectTrpcError(
       (await as("bob")).invitations.revoke({ invitationId: teamInvite.id }),
       "NOT_FOUND",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("alice")).invitations.revoke({ invitationId: teamInvite.id }),
       "FORBIDDEN",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("vera")).invitations.resend({ invitationId: teamInvite.id }),
       "FORBIDDEN",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).invitations.revoke({ invitationId: ownerInvite.id }),
       "FORBIDDEN",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("olivia")).invitations.revoke({ invitationId: ownerInvite.id }),
       "FORBIDDEN",
     );

@@ -1,6 +1,5 @@
 import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
 import { Redis } from "ioredis";
 import { CONFIG_CHANGED_CHANNEL } from "@switchyard/contracts";
 import {
@@ -14,7 +13,7 @@ import {
 } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
 import { startMockUpstream, type MockUpstream } from "@switchyard/mock-upstream";
-import { addMembership, createUserWithPassword } from "../../test/fixtures";
+import { addMembership, createUserWithPassword, expectTrpcError, recorder } from "../../test/fixtures";
 import { createCaller } from "./root";
 import { publishOnRedis, type ServerServices } from "./services";
 import { createContextForUser, type SessionUser } from "./trpc";
@@ -46,21 +45,7 @@ async function callerFor(user: SessionUser | null, svc = services()) {
   return caller;
 }
 
-async function record<T>(p: Promise<T>): Promise<T> {
-  const v = await p;
-  outputs.push(v);
-  return v;
-}
-
-async function expectTrpcError(promise: Promise<unknown>, code: TRPCError["code"]) {
-  const err: unknown = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
-  return err as TRPCError;
-}
+const record = recorder(outputs);
 
 async function noticeAfter(count: number): Promise<string> {
   const deadline = Date.now() + 3000;

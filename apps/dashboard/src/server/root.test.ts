@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
 import { createPrismaClient, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
 import {
   addMembership,
   createKey,
   createUserWithPassword,
+  expectTrpcError,
   insertRequestLog,
   insertRollups,
 } from "../../test/fixtures";
@@ -23,15 +23,6 @@ const window24h = { from: day, to: at(24), granularity: "hour" as const };
 
 async function callerFor(user: SessionUser | null) {
   return createCaller(await createContextForUser(prisma, user));
-}
-
-async function expectTrpcError(promise: Promise<unknown>, code: TRPCError["code"]) {
-  const err: unknown = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
 }
 
 beforeAll(async () => {

@@ -1,25 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
 import { createPrismaClient, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
-import { addMembership, createKey, createUserWithPassword } from "../../test/fixtures";
-import { createCaller } from "./root";
-import { publishOnRedis, type ServerServices } from "./services";
-import { createContextForUser, type SessionUser } from "./trpc";
+import {
+  addMembership,
+  callerFor,
+  createKey,
+  createMember,
+  expectTrpcError,
+  recordingServices,
+} from "../../test/fixtures";
+import type { SessionUser } from "./trpc";
 
 const REDIS_URL = "redis://127.0.0.1:6379/4";
 
 let prisma: PrismaClient;
 /** Every config-changed notice the procedures sent (and published on Redis). */
 const published: string[] = [];
-const services: ServerServices = {
-  encryptionKey: () => Buffer.alloc(32, 7),
-  secretEnv: () => ({}),
-  publishConfigChanged: (kind) => {
-    published.push(kind);
-    return publishOnRedis(REDIS_URL, kind, () => undefined);
-  },
-};
+const services = recordingServices(REDIS_URL, published, 7);
 
 type Handle =
   | "oscar" // ORG_OWNER acme
@@ -36,17 +33,7 @@ const ids = { acme: "", other: "", alpha: "", beta: "", gamma: "" };
 const memberships = {} as Record<Handle, string>;
 
 async function as(user: Handle | null) {
-  return createCaller(await createContextForUser(prisma, user ? users[user] : null, services));
-}
-
-async function expectCode(promise: Promise<unknown>, code: TRPCError["code"]) {
-  const err: unknown = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
-  return err as TRPCError;
+  return callerFor(prisma, user ? users[user] : null, services);
 }
 
 async function roleOf(handle: Handle) {
@@ -89,17 +76,15 @@ beforeAll(async () => {
     ["otto", other.id, null, "ORG_ADMIN"],
   ];
   for (const [handle, orgId, teamId, role] of plan) {
-    const u = await createUserWithPassword(
-      prisma,
-      `${handle}@example.test`,
-      "a long enough password",
-      handle,
-    );
-    users[handle] = { id: u.id, email: u.email, name: u.name };
-    await addMembership(prisma, u.id, orgId, role, teamId);
-    memberships[handle] = (
-      await prisma.membership.findFirstOrThrow({ where: { userId: u.id } })
-    ).id;
+    const m = await createMember(prisma, {
+      email: `${handle}@example.test`,
+      orgId,
+      role,
+      teamId,
+      name: handle,
+    });
+    users[handle] = m.user;
+    memberships[handle] = m.membershipId;
   }
   await createKey(prisma, alpha, "alpha-live");
   const revoked = await createKey(prisma, beta, "beta-old");
@@ -146,7 +131,7 @@ describe("teams.list", () => {
     ]);
     expect((await (await as("nobody")).teams.list({})).map((t) => t.slug)).toEqual([]);
     expect((await (await as("otto")).teams.list({})).map((t) => t.slug)).toEqual(["gamma"]);
-    await expectCode((await as(null)).teams.list({}), "UNAUTHORIZED");
+    await expectTrpcError((await as(null)).teams.list({}), "UNAUTHORIZED");
   });
 });
 
@@ -156,12 +141,12 @@ describe("teams.create", () => {
       await as("olivia")
     ).teams.create({ orgId: ids.acme, name: " Delta ", slug: "delta" });
     expect(created).toMatchObject({ name: "Delta", slug: "delta", orgId: ids.acme });
-    await expectCode(
+    await expectTrpcError(
       (await as("olivia")).teams.create({ orgId: ids.acme, name: "Again", slug: "delta" }),
       "CONFLICT",
     );
     for (const slug of ["", "Delta", "-delta", "delta-", "del ta", "x".repeat(49)])
-      await expectCode(
+      await expectTrpcError(
         (await as("olivia")).teams.create({ orgId: ids.acme, name: "Bad", slug }),
         "BAD_REQUEST",
       );
@@ -169,11 +154,11 @@ describe("teams.create", () => {
 
   it("refuses team admins, members and viewers, and hides other organisations", async () => {
     for (const who of ["adam", "alice", "val", "vera", "nobody"] as const)
-      await expectCode(
+      await expectTrpcError(
         (await as(who)).teams.create({ orgId: ids.acme, name: "X", slug: `x-${who}` }),
         "FORBIDDEN",
       );
-    await expectCode(
+    await expectTrpcError(
       (await as("otto")).teams.create({ orgId: ids.acme, name: "X", slug: "x-otto" }),
       "NOT_FOUND",
     );
@@ -197,11 +182,11 @@ describe("teams.update", () => {
       rpmLimit: null,
       tpmLimit: 50_000,
     });
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).teams.update({ teamId: ids.alpha, rpmLimit: 0 }),
       "BAD_REQUEST",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).teams.update({ teamId: ids.alpha, tpmLimit: 1.5 }),
       "BAD_REQUEST",
     );
@@ -209,16 +194,16 @@ describe("teams.update", () => {
 
   it("refuses members and viewers (FORBIDDEN) and outsiders (NOT_FOUND)", async () => {
     for (const who of ["alice", "val", "vera"] as const)
-      await expectCode(
+      await expectTrpcError(
         (await as(who)).teams.update({ teamId: ids.alpha, rpmLimit: 1 }),
         "FORBIDDEN",
       );
     for (const who of ["bob", "nobody", "otto"] as const)
-      await expectCode(
+      await expectTrpcError(
         (await as(who)).teams.update({ teamId: ids.alpha, rpmLimit: 1 }),
         "NOT_FOUND",
       );
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).teams.update({ teamId: ids.beta, name: "Mine now" }),
       "NOT_FOUND",
     );
@@ -229,7 +214,7 @@ describe("teams.update", () => {
 
 describe("teams.delete", () => {
   it("refuses while the team has a working key, and deletes it once none is left", async () => {
-    const err = await expectCode(
+    const err = await expectTrpcError(
       (await as("olivia")).teams.delete({ teamId: ids.alpha }),
       "PRECONDITION_FAILED",
     );
@@ -254,9 +239,9 @@ describe("teams.delete", () => {
   it("is for org admins only: team admins and viewers get FORBIDDEN, outsiders NOT_FOUND", async () => {
     const delta = await prisma.team.findFirstOrThrow({ where: { slug: "delta" } });
     for (const who of ["adam", "alice", "val", "vera"] as const)
-      await expectCode((await as(who)).teams.delete({ teamId: ids.alpha }), "FORBIDDEN");
+      await expectTrpcError((await as(who)).teams.delete({ teamId: ids.alpha }), "FORBIDDEN");
     for (const who of ["bob", "otto", "nobody"] as const)
-      await expectCode((await as(who)).teams.delete({ teamId: ids.alpha }), "NOT_FOUND");
+      await expectTrpcError((await as(who)).teams.delete({ teamId: ids.alpha }), "NOT_FOUND");
     expect(await prisma.team.findUnique({ where: { id: ids.alpha } })).not.toBeNull();
     await (await as("olivia")).teams.delete({ teamId: delta.id });
     expect(await prisma.team.findUnique({ where: { id: delta.id } })).toBeNull();
@@ -273,7 +258,7 @@ describe("members", () => {
     ]);
     expect((await (await as("vera")).members.listTeam({ teamId: ids.alpha })).length).toBe(3);
     for (const who of ["bob", "nobody", "otto"] as const)
-      await expectCode((await as(who)).members.listTeam({ teamId: ids.alpha }), "NOT_FOUND");
+      await expectTrpcError((await as(who)).members.listTeam({ teamId: ids.alpha }), "NOT_FOUND");
   });
 
   it("lists the whole organisation to org admins only", async () => {
@@ -284,8 +269,8 @@ describe("members", () => {
       role: "TEAM_ADMIN",
     });
     for (const who of ["adam", "alice", "vera", "nobody"] as const)
-      await expectCode((await as(who)).members.listOrg({ orgId: ids.acme }), "FORBIDDEN");
-    await expectCode((await as("otto")).members.listOrg({ orgId: ids.acme }), "NOT_FOUND");
+      await expectTrpcError((await as(who)).members.listOrg({ orgId: ids.acme }), "FORBIDDEN");
+    await expectTrpcError((await as("otto")).members.listOrg({ orgId: ids.acme }), "NOT_FOUND");
   });
 
   it("lets a team admin change roles within their team only, and never to an org role", async () => {
@@ -293,23 +278,23 @@ describe("members", () => {
     expect(await roleOf("alice")).toBe("VIEWER");
     await (await as("adam")).members.setRole({ membershipId: memberships.alice, role: "MEMBER" });
     expect(await roleOf("alice")).toBe("MEMBER");
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).members.setRole({ membershipId: memberships.alice, role: "ORG_ADMIN" }),
       "BAD_REQUEST",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).members.setRole({ membershipId: memberships.alice, role: "ORG_OWNER" }),
       "BAD_REQUEST",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).members.setRole({ membershipId: memberships.bob, role: "VIEWER" }),
       "NOT_FOUND",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).members.setRole({ membershipId: memberships.vera, role: "ORG_ADMIN" }),
       "FORBIDDEN",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("adam")).members.setRole({ membershipId: memberships.olivia, role: "VIEWER" }),
       "FORBIDDEN",
     );
@@ -323,20 +308,20 @@ describe("members", () => {
 
   it("lets members and viewers change nobody", async () => {
     for (const who of ["alice", "val", "vera"] as const) {
-      await expectCode(
+      await expectTrpcError(
         (await as(who)).members.setRole({ membershipId: memberships.val, role: "TEAM_ADMIN" }),
         "FORBIDDEN",
       );
-      await expectCode(
+      await expectTrpcError(
         (await as(who)).members.remove({ membershipId: memberships.adam }),
         "FORBIDDEN",
       );
     }
-    await expectCode(
+    await expectTrpcError(
       (await as("otto")).members.remove({ membershipId: memberships.alice }),
       "NOT_FOUND",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("nobody")).members.remove({ membershipId: memberships.alice }),
       "NOT_FOUND",
     );
@@ -345,15 +330,15 @@ describe("members", () => {
   });
 
   it("lets only owners make or unmake owners, and never leaves an organisation without one", async () => {
-    await expectCode(
+    await expectTrpcError(
       (await as("olivia")).members.setRole({ membershipId: memberships.vera, role: "ORG_OWNER" }),
       "FORBIDDEN",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("olivia")).members.setRole({ membershipId: memberships.oscar, role: "ORG_ADMIN" }),
       "FORBIDDEN",
     );
-    await expectCode(
+    await expectTrpcError(
       (await as("olivia")).members.remove({ membershipId: memberships.oscar }),
       "FORBIDDEN",
     );
@@ -364,12 +349,12 @@ describe("members", () => {
     await (await as("olivia")).members.setRole({ membershipId: memberships.vera, role: "VIEWER" });
     expect(await roleOf("vera")).toBe("VIEWER");
 
-    const last = await expectCode(
+    const last = await expectTrpcError(
       (await as("oscar")).members.setRole({ membershipId: memberships.oscar, role: "ORG_ADMIN" }),
       "PRECONDITION_FAILED",
     );
     expect(last.message).toContain("at least one owner");
-    await expectCode(
+    await expectTrpcError(
       (await as("oscar")).members.remove({ membershipId: memberships.oscar }),
       "PRECONDITION_FAILED",
     );
@@ -382,7 +367,7 @@ describe("members", () => {
       await as("oscar")
     ).members.setRole({ membershipId: memberships.oscar, role: "ORG_ADMIN" });
     expect([await roleOf("olivia"), await roleOf("oscar")]).toEqual(["ORG_OWNER", "ORG_ADMIN"]);
-    await expectCode(
+    await expectTrpcError(
       (await as("olivia")).members.remove({ membershipId: memberships.olivia }),
       "PRECONDITION_FAILED",
     );
@@ -416,7 +401,7 @@ describe("members", () => {
     await (await as("adam")).members.remove({ membershipId: memberships.val });
     expect(await roleOf("val")).toBeNull();
     expect(await prisma.user.findUnique({ where: { id: users.val.id } })).not.toBeNull();
-    await expectCode((await as("val")).members.listTeam({ teamId: ids.alpha }), "NOT_FOUND");
+    await expectTrpcError((await as("val")).members.listTeam({ teamId: ids.alpha }), "NOT_FOUND");
   });
 });
 
@@ -433,7 +418,7 @@ describe("orgs", () => {
       isAdmin: true,
       isOwner: true,
     });
-    await expectCode((await as("otto")).orgs.get({ orgId: ids.acme }), "NOT_FOUND");
+    await expectTrpcError((await as("otto")).orgs.get({ orgId: ids.acme }), "NOT_FOUND");
   });
 
   it("lets org admins rename and set an IANA time zone, and tells the proxies", async () => {
@@ -444,7 +429,7 @@ describe("orgs", () => {
     expect(org).toMatchObject({ name: "Acme Corp", timeZone: "Europe/Paris" });
     expect(published.slice(before)).toEqual(["orgs"]);
     for (const timeZone of ["Mars/Olympus_Mons", "+01:00", "", "CEST2"])
-      await expectCode(
+      await expectTrpcError(
         (await as("olivia")).orgs.update({ orgId: ids.acme, timeZone }),
         "BAD_REQUEST",
       );
@@ -455,11 +440,11 @@ describe("orgs", () => {
 
   it("refuses team admins, members and viewers (FORBIDDEN) and outsiders (NOT_FOUND)", async () => {
     for (const who of ["adam", "alice", "vera", "nobody"] as const)
-      await expectCode(
+      await expectTrpcError(
         (await as(who)).orgs.update({ orgId: ids.acme, timeZone: "UTC" }),
         "FORBIDDEN",
       );
-    await expectCode(
+    await expectTrpcError(
       (await as("otto")).orgs.update({ orgId: ids.acme, name: "Mine" }),
       "NOT_FOUND",
     );

@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
 import { createPrismaClient, type PrismaClient, type Role } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
 import { MAX_NANO_USD, periodEnd, periodStart } from "@switchyard/limits";
 import {
-  addMembership,
+  callerFor,
   createKey,
-  createUserWithPassword,
+  createMember,
+  expectTrpcError,
   insertRequestLog,
+  recordingServices,
 } from "../../../../test/fixtures";
-import { createCaller } from "../../root";
-import { publishOnRedis, type ServerServices } from "../../services";
-import { createContextForUser, type SessionUser } from "../../trpc";
+import type { SessionUser } from "../../trpc";
 import { parseUsdAmount } from "./shared";
 
 const REDIS_URL = "redis://127.0.0.1:6379/4";
@@ -24,27 +23,10 @@ const ids = { acme: "", other: "", teamA: "", teamB: "", keyA: "", keyB: "" };
 let prisma: PrismaClient;
 const published: string[] = [];
 
-const services: ServerServices = {
-  encryptionKey: () => Buffer.alloc(32, 1),
-  secretEnv: () => ({}),
-  async publishConfigChanged(kind) {
-    published.push(kind);
-    return publishOnRedis(REDIS_URL, kind, () => undefined);
-  },
-};
+const services = recordingServices(REDIS_URL, published, 1);
 
 async function as(handle: Handle | null) {
-  return createCaller(await createContextForUser(prisma, handle ? users[handle] : null, services));
-}
-
-async function expectTrpcError(promise: Promise<unknown>, code: TRPCError["code"]) {
-  const err: unknown = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
-  return err as TRPCError;
+  return callerFor(prisma, handle ? users[handle] : null, services);
 }
 
 beforeAll(async () => {
@@ -80,9 +62,8 @@ beforeAll(async () => {
     ["outsider", "ORG_ADMIN", null, other.id],
   ];
   for (const [handle, role, teamId, orgId] of people) {
-    const u = await createUserWithPassword(prisma, `${handle}@acme.test`, "a long enough password");
-    users[handle] = { id: u.id, email: u.email, name: u.name };
-    await addMembership(prisma, u.id, orgId, role, teamId);
+    const m = await createMember(prisma, { email: `${handle}@acme.test`, orgId, role, teamId });
+    users[handle] = m.user;
   }
 });
 

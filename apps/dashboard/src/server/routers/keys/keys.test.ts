@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TRPCError } from "@trpc/server";
 import { createPrismaClient, hashVirtualKey, type PrismaClient, type Role } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
-import { addMembership, createUserWithPassword } from "../../../../test/fixtures";
-import { createCaller } from "../../root";
-import { publishOnRedis, type ServerServices } from "../../services";
-import { createContextForUser, type SessionUser } from "../../trpc";
+import {
+  callerFor,
+  createMember,
+  expectTrpcError,
+  recorder,
+  recordingServices,
+} from "../../../../test/fixtures";
+import type { SessionUser } from "../../trpc";
 
 const REDIS_URL = "redis://127.0.0.1:6379/4";
 const HOUR = 3600;
@@ -19,34 +22,13 @@ const published: string[] = [];
 const outputs: unknown[] = [];
 const clearKeys: string[] = [];
 
-const services: ServerServices = {
-  encryptionKey: () => Buffer.alloc(32, 1),
-  secretEnv: () => ({}),
-  async publishConfigChanged(kind) {
-    published.push(kind);
-    return publishOnRedis(REDIS_URL, kind, () => undefined);
-  },
-};
+const services = recordingServices(REDIS_URL, published, 1);
 
 async function as(handle: Handle | null) {
-  return createCaller(await createContextForUser(prisma, handle ? users[handle] : null, services));
+  return callerFor(prisma, handle ? users[handle] : null, services);
 }
 
-async function record<T>(p: Promise<T>): Promise<T> {
-  const v = await p;
-  outputs.push(v);
-  return v;
-}
-
-async function expectTrpcError(promise: Promise<unknown>, code: TRPCError["code"]) {
-  const err: unknown = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  expect((err as TRPCError).code).toBe(code);
-  return err as TRPCError;
-}
+const record = recorder(outputs);
 
 async function newKey(
   handle: Handle,
@@ -90,9 +72,8 @@ beforeAll(async () => {
     ["outsider", "ORG_ADMIN", null, other.id],
   ];
   for (const [handle, role, teamId, orgId] of people) {
-    const u = await createUserWithPassword(prisma, `${handle}@acme.test`, "a long enough password");
-    users[handle] = { id: u.id, email: u.email, name: u.name };
-    await addMembership(prisma, u.id, orgId, role, teamId);
+    const m = await createMember(prisma, { email: `${handle}@acme.test`, orgId, role, teamId });
+    users[handle] = m.user;
   }
   const provider = await prisma.providerCredential.create({
     data: { slug: "openai-main", type: "openai" },
@@ -429,7 +410,12 @@ describe("keys.rotate", () => {
     expect(row.prefix).toBe(rotated.key.slice(0, row.prefix.length));
     expect(row.previousKeyHash).toBe(hashVirtualKey(old.key));
     expect(row.revokedAt).toBeNull();
-    expect(row).toMatchObject({ name: "rotating", allowedModels: ["gpt-4o-mini"], rpmLimit: 5, tags: { app: "crm" } });
+    expect(row).toMatchObject({
+      name: "rotating",
+      allowedModels: ["gpt-4o-mini"],
+      rpmLimit: 5,
+      tags: { app: "crm" },
+    });
     const until = row.previousKeyExpiresAt!.getTime();
     expect(until).toBeGreaterThanOrEqual(before + HOUR * 1000);
     expect(until).toBeLessThanOrEqual(after + HOUR * 1000);
