@@ -23,6 +23,7 @@ function OrgSettings({ org }: { org: Org }) {
   const client = useQueryClient();
   const [name, setName] = useState(org.name);
   const [timeZone, setTimeZone] = useState(org.timeZone);
+  const [retention, setRetention] = useState(org.requestLogRetentionDays?.toString() ?? "");
   const [saved, setSaved] = useState(false);
   // Filled after mount: the server's and the browser's zone lists differ, which would break hydration.
   const [zones, setZones] = useState<string[]>([]);
@@ -39,7 +40,8 @@ function OrgSettings({ org }: { org: Org }) {
   function submit(e: FormEvent) {
     e.preventDefault();
     setSaved(false);
-    update.mutate({ orgId: org.id, name, timeZone });
+    const days = retention.trim() === "" ? null : Number(retention);
+    update.mutate({ orgId: org.id, name, timeZone, requestLogRetentionDays: days });
   }
   return (
     <Panel className="mb-6 p-4">
@@ -69,6 +71,17 @@ function OrgSettings({ org }: { org: Org }) {
             list="time-zones"
             required
             data-testid="org-timezone"
+          />
+        </Field>
+        <Field label="Keep request log (days; empty = all)">
+          <input
+            className={`${inputClass} w-28`}
+            inputMode="numeric"
+            value={retention}
+            onChange={(e) => setRetention(e.target.value)}
+            disabled={!org.isAdmin}
+            placeholder="all"
+            data-testid="org-retention"
           />
         </Field>
         <datalist id="time-zones">

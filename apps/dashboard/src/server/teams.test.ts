@@ -438,6 +438,29 @@ describe("orgs", () => {
     ).toBe("Europe/Paris");
   });
 
+  it("lets org admins set the request-log retention in days, or keep everything", async () => {
+    const set = await (
+      await as("olivia")
+    ).orgs.update({ orgId: ids.acme, requestLogRetentionDays: 30 });
+    expect(set).toMatchObject({ requestLogRetentionDays: 30, timeZone: "Europe/Paris" });
+    expect(await (await as("alice")).orgs.get({ orgId: ids.acme })).toMatchObject({
+      requestLogRetentionDays: 30,
+    });
+    for (const days of [0, -1, 3651, 1.5])
+      await expectTrpcError(
+        (await as("olivia")).orgs.update({ orgId: ids.acme, requestLogRetentionDays: days }),
+        "BAD_REQUEST",
+      );
+    await expectTrpcError(
+      (await as("adam")).orgs.update({ orgId: ids.acme, requestLogRetentionDays: 1 }),
+      "FORBIDDEN",
+    );
+    const cleared = await (
+      await as("olivia")
+    ).orgs.update({ orgId: ids.acme, requestLogRetentionDays: null });
+    expect(cleared.requestLogRetentionDays).toBeNull();
+  });
+
   it("refuses team admins, members and viewers (FORBIDDEN) and outsiders (NOT_FOUND)", async () => {
     for (const who of ["adam", "alice", "vera", "nobody"] as const)
       await expectTrpcError(

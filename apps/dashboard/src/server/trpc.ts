@@ -181,7 +181,7 @@ export function orgProcedure(needed: "read" | "admin") {
         throw new TRPCError({ code: "NOT_FOUND", message: "No such organisation." });
       const org = await ctx.db.organization.findUnique({
         where: { id: input.orgId },
-        select: { id: true, slug: true, name: true, timeZone: true },
+        select: { id: true, slug: true, name: true, timeZone: true, requestLogRetentionDays: true },
       });
       if (!org) throw new TRPCError({ code: "NOT_FOUND", message: "No such organisation." });
       return next({ ctx: { ...ctx, org, isOwner: isOrgOwner(ctx.memberships, org.id) } });

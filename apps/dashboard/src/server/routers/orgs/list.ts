@@ -8,7 +8,7 @@ export const orgsList = protectedProcedure.output(z.array(orgSettings)).query(as
   const orgIds = [...new Set(ctx.memberships.map((m) => m.orgId))];
   const orgs = await ctx.db.organization.findMany({
     where: { id: { in: orgIds } },
-    select: { id: true, slug: true, name: true, timeZone: true },
+    select: { id: true, slug: true, name: true, timeZone: true, requestLogRetentionDays: true },
     orderBy: { name: "asc" },
   });
   return orgs.map((org) => ({

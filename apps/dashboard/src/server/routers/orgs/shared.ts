@@ -6,6 +6,8 @@ export const orgSettings = z.object({
   name: z.string(),
   /** IANA time zone; budget periods are calendar periods in it. */
   timeZone: z.string(),
+  /** Days of request log kept (the worker deletes older rows; charts use rollups and keep everything); null: all. */
+  requestLogRetentionDays: z.number().int().nullable(),
   isAdmin: z.boolean(),
   isOwner: z.boolean(),
 });
