@@ -108,6 +108,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
         latencyMs,
         ttftMs: ctx.ttftMs,
         attempts: ctx.attempts,
+        requestedCostNanoUsd: null,
+        bodies: null,
       });
     }
     // One line per request; never the key, never the prompt.

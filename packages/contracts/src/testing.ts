@@ -23,10 +23,12 @@ export function makeUsageEvent(n: number | string, over: Partial<UsageEvent> = {
     usage: { inputTokens: 100, outputTokens: 20, cachedInputTokens: 10, cacheWriteTokens: 0, reasoningTokens: 5 },
     usageSource: "provider",
     costNanoUsd: "27000",
+    requestedCostNanoUsd: "27000",
     cacheStatus: "miss",
     latencyMs: 250,
     ttftMs: null,
     attempts: 1,
+    bodies: null,
     ...over,
   };
 }
