@@ -23,6 +23,10 @@ export const modelPricingSchema = z.strictObject({
   cachedInputPerMTok: decimalPriceSchema.optional(),
   cacheWritePerMTok: decimalPriceSchema.optional(),
   reasoningPerMTok: decimalPriceSchema.optional(),
+  /** USD per image, for models that bill images by the piece rather than as tokens. */
+  perImage: decimalPriceSchema.optional(),
+  /** Percent off every line for Batch API requests ("50" = half price). */
+  batchDiscountPercent: decimalPriceSchema.refine((v) => Number(v) <= 100, "must be at most 100").optional(),
 });
 export type ModelPricing = z.infer<typeof modelPricingSchema>;
 

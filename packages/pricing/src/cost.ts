@@ -12,12 +12,20 @@ export function parseDecimalPrice(price: string): bigint {
   return whole * SCALE + BigInt(frac);
 }
 
+/** What a request adds to its token usage: images billed by the piece, and the Batch API. */
+export interface CostOptions {
+  /** Images billed at `perImage` (ignored when the model has no per-image price). */
+  images?: number;
+  /** A Batch API request: `batchDiscountPercent` comes off every line. */
+  batch?: boolean;
+}
+
 /**
  * Cost of one request in integer nano-USD, rounded half-up once at the end.
  * cachedInputTokens and cacheWriteTokens are parts of inputTokens; reasoningTokens
  * are part of outputTokens and billed at reasoningPerMTok only when that is set.
  */
-export function computeCostNanoUsd(usage: TokenUsage, pricing: ModelPricing): bigint {
+export function computeCostNanoUsd(usage: TokenUsage, pricing: ModelPricing, options: CostOptions = {}): bigint {
   const input = parseDecimalPrice(pricing.inputPerMTok);
   const output = parseDecimalPrice(pricing.outputPerMTok);
   const cachedRate = pricing.cachedInputPerMTok !== undefined ? parseDecimalPrice(pricing.cachedInputPerMTok) : input;
@@ -34,8 +42,19 @@ export function computeCostNanoUsd(usage: TokenUsage, pricing: ModelPricing): bi
     outputPart = BigInt(usage.outputTokens) * output;
   }
   // Σ tokens × (USD/MTok × 1e12) is USD × 1e18; nano-USD = that / 1e9.
-  const numerator = plainInput * input + cached * cachedRate + written * writeRate + outputPart;
-  const divisor = 10n ** 9n;
+  let numerator = plainInput * input + cached * cachedRate + written * writeRate + outputPart;
+  if (pricing.perImage !== undefined && options.images) {
+    // USD/image × 1e12 × 1e6 is USD × 1e18 per image, the unit of the token lines.
+    numerator += BigInt(options.images) * parseDecimalPrice(pricing.perImage) * 1_000_000n;
+  }
+  let divisor = 10n ** 9n;
+  if (options.batch && pricing.batchDiscountPercent !== undefined) {
+    const hundred = 100n * SCALE;
+    const discount = parseDecimalPrice(pricing.batchDiscountPercent);
+    if (discount > hundred) throw new Error(`batch discount "${pricing.batchDiscountPercent}" is over 100%`);
+    numerator *= hundred - discount;
+    divisor *= hundred;
+  }
   return (numerator + divisor / 2n) / divisor;
 }
 
