@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
@@ -11,13 +9,16 @@ import {
 } from "@switchyard/jobs";
 import type { Redis } from "ioredis";
 import { TEST_REDIS_URL, usageEvent, waitFor } from "./testing/fixtures";
+import {
+  killWorkerProcesses,
+  spawnWorkerProcess,
+  type WorkerProcess,
+} from "./testing/worker-process";
 
-const appRoot = path.resolve(import.meta.dirname, "..");
 let databaseUrl: string;
 let prisma: PrismaClient;
 let redis: Redis;
 let queue: TypedQueue<"usage">;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   databaseUrl = await prepareTestDatabase("switchyard_test_worker");
@@ -28,38 +29,23 @@ beforeAll(async () => {
   await redis.flushdb();
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  killWorkerProcesses();
   await prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS slow_logs ON request_logs`);
   await queue.close();
   await redis.quit();
   await prisma.$disconnect();
 });
 
-function spawnWorker(): {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output: () => string;
-} {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: appRoot,
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      SWITCHYARD_ENCRYPTION_KEY: "a".repeat(64),
-      WORKER_BATCH_SIZE: "50",
-      WORKER_BATCH_WAIT_MS: "100",
-      WORKER_CONCURRENCY: "300",
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+function spawnWorker(env: Record<string, string> = {}): WorkerProcess {
+  return spawnWorkerProcess({
+    PATH: process.env.PATH,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    WORKER_BATCH_SIZE: "50",
+    WORKER_BATCH_WAIT_MS: "100",
+    WORKER_CONCURRENCY: "300",
+    ...env,
   });
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, exited, output: () => out };
 }
 
 describe("worker process", () => {
@@ -118,5 +104,62 @@ describe("worker process", () => {
     expect(agg._sum.inputTokens).toBe(BigInt(N * 100));
     // sum of 1000 + i for i < N
     expect(agg._sum.costNanoUsd).toBe(BigInt(N * 1000 + (N * (N - 1)) / 2));
+  });
+
+  it("applies request-log retention on its own, at start and on its interval", async () => {
+    await truncateAll(prisma);
+    const DAY = 86_400_000;
+    const org = await prisma.organization.create({
+      data: { slug: "keep-two-days", name: "K", requestLogRetentionDays: 2 },
+    });
+    const row = (requestId: string, ageMs: number) => ({
+      requestId,
+      createdAt: new Date(Date.now() - ageMs),
+      orgId: org.id,
+      teamId: "team",
+      virtualKeyId: "key",
+      endpoint: "chat.completions",
+      requestedModel: "gpt-4o-mini",
+      usageSource: "provider",
+      cacheStatus: "miss",
+      status: 200,
+      latencyMs: 10,
+      stream: false,
+    });
+    const body = (requestId: string, ageMs: number) => ({
+      requestId,
+      orgId: org.id,
+      teamId: "team",
+      createdAt: new Date(Date.now() - ageMs),
+      request: "{}",
+      response: "{}",
+      redacted: false,
+    });
+    await prisma.requestLog.createMany({ data: [row("old1", 3 * DAY), row("new1", 1000)] });
+    await prisma.requestBody.createMany({ data: [body("old1", 3 * DAY), body("new1", 1000)] });
+
+    const worker = spawnWorker({ WORKER_RETENTION_INTERVAL_MS: "300" });
+    await waitFor(
+      async () =>
+        (await prisma.requestLog.count()) === 1 && (await prisma.requestBody.count()) === 1,
+      30_000,
+      "retention at start",
+    );
+    // Rows that are already old when written later go at a following run.
+    await prisma.requestLog.createMany({ data: [row("old2", 5 * DAY)] });
+    await prisma.requestBody.createMany({ data: [body("old2", 5 * DAY)] });
+    await waitFor(
+      async () =>
+        (await prisma.requestLog.count()) === 1 && (await prisma.requestBody.count()) === 1,
+      30_000,
+      "retention on its interval",
+    );
+    expect((await prisma.requestLog.findFirstOrThrow()).requestId).toBe("new1");
+    expect((await prisma.requestBody.findFirstOrThrow()).requestId).toBe("new1");
+    expect(worker.output()).toContain("request log retention applied");
+
+    worker.child.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toContain("worker stopped");
   });
 });

@@ -7,6 +7,7 @@ import { startUsageConsumer } from "./usage/consumer";
 import { systemClock } from "./budgets/budgets";
 import { startBudgetLoop } from "./budgets/loop";
 import { createSmtpMailer } from "./budgets/mailer";
+import { startRetentionLoop } from "./retention/retention";
 
 function loadEnvOrExit(): WorkerEnv {
   try {
@@ -53,15 +54,26 @@ async function main(): Promise<void> {
     batchSize: env.WORKER_BATCH_SIZE,
     batchWaitMs: env.WORKER_BATCH_WAIT_MS,
     concurrency: env.WORKER_CONCURRENCY,
+    lockDuration: env.WORKER_LOCK_DURATION_MS,
+    stalledInterval: env.WORKER_STALLED_INTERVAL_MS,
     logger,
     onCommitted: (events) => budgets.usageCommitted(events),
   });
   await usage.worker.waitUntilReady();
+
+  // Runs at start, then on its interval; a Postgres advisory lock lets one worker at a time do it.
+  const retention = startRetentionLoop({
+    databaseUrl: env.DATABASE_URL,
+    clock: systemClock,
+    intervalMs: env.WORKER_RETENTION_INTERVAL_MS,
+    logger,
+  });
   logger.info(
     {
       batchSize: env.WORKER_BATCH_SIZE,
       concurrency: env.WORKER_CONCURRENCY,
       budgetIntervalMs: env.WORKER_BUDGET_INTERVAL_MS,
+      retentionIntervalMs: env.WORKER_RETENTION_INTERVAL_MS,
     },
     "worker ready",
   );
@@ -79,9 +91,12 @@ async function main(): Promise<void> {
     }, 60_000);
     hardExit.unref();
     try {
+      // A retention run in progress stops after its current batch (each batch is committed).
+      const retentionStopped = retention.stop();
       await usage.close();
       // After the usage consumer: its last batches schedule budget checks, which finish here.
       await budgets.stop();
+      await retentionStopped;
       mailer.close();
       await prisma.$disconnect();
       await connection.quit();

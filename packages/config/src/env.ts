@@ -53,6 +53,8 @@ export const proxyEnvSchema = baseEnvSchema.extend({
   SWITCHYARD_LIMITS_PREFIX: limitsPrefix,
   /** Longest wait for one limits command before the fail mode applies. */
   PROXY_LIMITS_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
+  /** Cap (bytes, each of request and response) on bodies kept for teams with body logging on. */
+  PROXY_BODY_LOG_MAX_BYTES: z.coerce.number().int().positive().default(32_768),
 });
 export type ProxyEnv = z.infer<typeof proxyEnvSchema>;
 
@@ -62,6 +64,15 @@ export const workerEnvSchema = baseEnvSchema.extend({
   WORKER_CONCURRENCY: z.coerce.number().int().positive().default(400),
   /** How often every budget is reconciled from Postgres into Redis and checked for alerts. */
   WORKER_BUDGET_INTERVAL_MS: z.coerce.number().int().positive().default(15_000),
+  /** How often request logs and bodies past their org's retention are deleted (one worker at a time). */
+  WORKER_RETENTION_INTERVAL_MS: z.coerce.number().int().positive().default(3_600_000),
+  /**
+   * BullMQ job lock of the usage consumer, renewed while the worker lives. A worker that
+   * dies (kill -9, OOM) leaves its jobs locked this long before another takes them back.
+   */
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().positive().default(30_000),
+  /** How often the usage consumer looks for jobs whose lock expired (stalled) to retry them. */
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
   SWITCHYARD_LIMITS_PREFIX: limitsPrefix,
   ...mailEnv,
 });

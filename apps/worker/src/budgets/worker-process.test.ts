@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { createPrismaClient, type PrismaClient } from "@switchyard/db";
@@ -9,14 +7,13 @@ import { createProducerConnection } from "@switchyard/jobs";
 import { periodStart, readBudget } from "@switchyard/limits";
 import { TEST_REDIS_URL, waitFor } from "../testing/fixtures";
 import { startTestSmtpServer, type TestSmtpServer } from "../testing/smtp";
+import { killWorkerProcesses, spawnWorkerProcess } from "../testing/worker-process";
 
-const appRoot = path.resolve(import.meta.dirname, "../..");
 const USD = 1_000_000_000n;
 let databaseUrl: string;
 let prisma: PrismaClient;
 let redis: Redis;
 let smtp: TestSmtpServer;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   databaseUrl = await prepareTestDatabase("switchyard_test_worker_budgets");
@@ -27,7 +24,7 @@ beforeAll(async () => {
   smtp = await startTestSmtpServer();
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  killWorkerProcesses();
   await smtp.close();
   await redis.quit();
   await prisma.$disconnect();
@@ -78,29 +75,16 @@ describe("worker process", () => {
     });
 
     const prefix = `test:${randomUUID()}:`;
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      cwd: appRoot,
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: TEST_REDIS_URL,
-        SWITCHYARD_ENCRYPTION_KEY: "a".repeat(64),
-        SMTP_URL: smtp.url,
-        MAIL_FROM: "Budgets <budgets@example.com>",
-        WORKER_BUDGET_INTERVAL_MS: "200",
-        SWITCHYARD_LIMITS_PREFIX: prefix,
-        DASHBOARD_URL: "http://dash.example.com",
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const { child, exited, output } = spawnWorkerProcess({
+      PATH: process.env.PATH,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: TEST_REDIS_URL,
+      SMTP_URL: smtp.url,
+      MAIL_FROM: "Budgets <budgets@example.com>",
+      WORKER_BUDGET_INTERVAL_MS: "200",
+      SWITCHYARD_LIMITS_PREFIX: prefix,
+      DASHBOARD_URL: "http://dash.example.com",
     });
-    children.push(child);
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) =>
-      child.on("exit", (code) => resolve(code)),
-    );
 
     await waitFor(() => smtp.mails.length > 0, 30_000, "the alert email");
     expect(smtp.mails[0]!.subject).toBe("[Switchyard] Team 'search' monthly budget at 50 %");
@@ -124,6 +108,6 @@ describe("worker process", () => {
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    expect(out).toContain("worker stopped");
+    expect(output()).toContain("worker stopped");
   });
 });

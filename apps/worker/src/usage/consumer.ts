@@ -12,6 +12,12 @@ export interface UsageConsumerOptions {
   batchSize: number;
   batchWaitMs: number;
   concurrency: number;
+  /** BullMQ job lock (ms); BullMQ's default when absent. */
+  lockDuration?: number;
+  /** How often stalled jobs (lock expired: their worker died) are taken back (ms). */
+  stalledInterval?: number;
+  /** BullMQ key prefix (BullMQ's "bull" when absent); the benchmark uses its own. */
+  prefix?: string;
   logger?: BatchLogger;
   /** Called with the events of every committed batch. */
   onCommitted?: (events: readonly UsageEvent[]) => void;
@@ -51,6 +57,9 @@ export function startUsageConsumer(opts: UsageConsumerOptions): UsageConsumer {
   const worker = createTypedWorker("usage", processor, {
     connection: opts.connection,
     concurrency: opts.concurrency,
+    ...(opts.lockDuration !== undefined && { lockDuration: opts.lockDuration }),
+    ...(opts.stalledInterval !== undefined && { stalledInterval: opts.stalledInterval }),
+    ...(opts.prefix !== undefined && { prefix: opts.prefix }),
   });
   worker.on("error", (err) => opts.logger?.error({ err: err.message }, "usage worker error"));
 
