@@ -94,6 +94,7 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
       maxBodyBytes: env.PROXY_MAX_BODY_BYTES,
       upstreamHeadersTimeoutMs: env.PROXY_UPSTREAM_HEADERS_TIMEOUT_MS,
       upstreamBodyTimeoutMs: env.PROXY_UPSTREAM_BODY_TIMEOUT_MS,
+      bodyLogMaxBytes: env.PROXY_BODY_LOG_MAX_BYTES,
     },
     getSnapshot: () => snapshot.current,
     recordUsage: (event) => usage.record(event),

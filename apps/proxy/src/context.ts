@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
-import type { ModelPricing, TokenUsage, UsageEvent } from "@switchyard/contracts";
+import { ZERO_USAGE, type ModelPricing, type TokenUsage, type UsageEvent } from "@switchyard/contracts";
 import { computeCostNanoUsd } from "@switchyard/pricing";
 import type { Limits, RequestLimits } from "./limits";
 import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
-import type { KeyEntry, Snapshot } from "./snapshot";
+import type { BodyLogging, KeyEntry, Snapshot } from "./snapshot";
 
 export type Endpoint = UsageEvent["endpoint"];
 
@@ -34,8 +34,22 @@ export interface RequestContext {
   usage: TokenUsage | null;
   /** Set to "estimated" by a route that counted `usage` itself (tokenizer); unset = provider or none. */
   usageSource?: UsageEvent["usageSource"];
-  /** undefined: no model was resolved; null: the model is unpriced. */
+  /** undefined: no model was resolved; null: the model is unpriced. Includes the org's price override. */
   pricing: ModelPricing | null | undefined;
+  /**
+   * Savings ledger: the price of the model the client asked for (an alias: its first
+   * target), with the org's override; null when unpriced; undefined when no model was resolved.
+   */
+  requestedPricing: ModelPricing | null | undefined;
+  cacheStatus: UsageEvent["cacheStatus"];
+  /** SSE events forwarded to the client (streams only). */
+  chunks: number;
+  /** The key's team body-logging mode; "off" keeps no body in memory. */
+  bodyLogging: BodyLogging;
+  /** The raw request body, kept only when bodyLogging is not "off". */
+  requestBody: string | null;
+  /** The response as logged (JSON body, or a stream's assembled output), only when bodyLogging is not "off". */
+  responseBody: string | null;
   ttftMs: number | null;
   /** Set when the request came through a strict route: dropped parameters become a 400. */
   strictRoute: string | null;
@@ -69,6 +83,12 @@ export function newRequestContext(method: string, path: string): RequestContext 
     errorClass: null,
     usage: null,
     pricing: undefined,
+    requestedPricing: undefined,
+    cacheStatus: "miss",
+    chunks: 0,
+    bodyLogging: "off",
+    requestBody: null,
+    responseBody: null,
     ttftMs: null,
     strictRoute: null,
     attempts: 0,
@@ -83,15 +103,38 @@ export function newRequestContext(method: string, path: string): RequestContext 
  * when no model was resolved (nothing was sent to a provider).
  */
 export function costOf(ctx: RequestContext): bigint | null {
-  if (ctx.pricing === undefined) return 0n;
-  if (ctx.pricing === null) return null;
-  return computeCostNanoUsd(ctx.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, ctx.pricing);
+  return priceUsage(ctx, ctx.pricing);
+}
+
+/**
+ * Savings ledger: the same usage priced on the model the client asked for. Equal to
+ * costOf when the requested name is the served model; null when that model is unpriced.
+ */
+export function requestedCostOf(ctx: RequestContext): bigint | null {
+  return priceUsage(ctx, ctx.requestedPricing);
+}
+
+function priceUsage(ctx: RequestContext, pricing: ModelPricing | null | undefined): bigint | null {
+  if (pricing === undefined) return 0n;
+  if (pricing === null) return null;
+  return computeCostNanoUsd(ctx.usage ?? ZERO_USAGE, pricing);
+}
+
+/** Keeps a body for logging only when the team logs bodies (off: nothing is held). */
+export function keepRequestBody(ctx: RequestContext, raw: Buffer): void {
+  if (ctx.bodyLogging !== "off") ctx.requestBody = raw.toString("utf8");
+}
+
+export function keepResponseBody(ctx: RequestContext, body: Buffer | string): void {
+  if (ctx.bodyLogging !== "off") ctx.responseBody = typeof body === "string" ? body : body.toString("utf8");
 }
 
 export interface ProxyConfig {
   maxBodyBytes: number;
   upstreamHeadersTimeoutMs: number;
   upstreamBodyTimeoutMs: number;
+  /** Cap on each logged body (PROXY_BODY_LOG_MAX_BYTES). */
+  bodyLogMaxBytes: number;
 }
 
 /** Everything a route handler may use. */

@@ -152,7 +152,8 @@ export class Limits {
     if (scopes.length === 0 && budgets.length === 0) return;
 
     const tpmScopes = scopes.filter((s) => s.tpm !== null && s.tpm !== undefined);
-    const pricing = model.pricing;
+    // The request's price (the org's override included), set by pickModel.
+    const pricing = ctx.pricing === undefined ? model.pricing : ctx.pricing;
     const needTokens = tpmScopes.length > 0 || (budgets.length > 0 && pricing !== null);
     const estimatedTokens = needTokens ? await this.estimate(demand) : 0;
     const now = new Date();

@@ -3,11 +3,13 @@ import type { AddressInfo } from "node:net";
 import { Agent, type Dispatcher } from "undici";
 import { AppError, type UsageEvent } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
-import { costOf, newRequestContext, type ProxyConfig, type RequestContext, type RouteDeps } from "./context";
+import { costOf, newRequestContext, requestedCostOf, type ProxyConfig, type RequestContext, type RouteDeps } from "./context";
 import { sendAnthropicError, sendError } from "./http";
 import type { Limits } from "./limits";
+import { formatLogLine } from "./log-line";
 import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
+import { logBodies } from "./redact";
 import { handleChatCompletions } from "./routes/chat-completions";
 import { handleEmbeddings } from "./routes/embeddings";
 import { handleHealthz, handleMetrics, handleReadyz } from "./routes/health";
@@ -77,6 +79,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
     }
     const latencyMs = Math.round(performance.now() - ctx.startedAt);
     const cost = ctx.endpoint ? costOf(ctx) : null;
+    const requestedCost = ctx.endpoint ? requestedCostOf(ctx) : null;
+    const usageSource = ctx.usageSource ?? (ctx.usage ? "provider" : "none");
     const model = ctx.servedModel ?? "none";
     if (ctx.endpoint) {
       deps.metrics.countRequest(ctx.status, model, ctx.endpoint);
@@ -102,16 +106,19 @@ export function createProxy(deps: ProxyDeps): Proxy {
         errorClass: ctx.errorClass,
         usage: ctx.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
         // A route that estimated the usage (tokenizer) says so; otherwise no provider usage means "none".
-        usageSource: ctx.usageSource ?? (ctx.usage ? "provider" : "none"),
+        usageSource,
         costNanoUsd: cost === null ? null : cost.toString(),
-        cacheStatus: "miss",
+        cacheStatus: ctx.cacheStatus,
         latencyMs,
         ttftMs: ctx.ttftMs,
         attempts: ctx.attempts,
-        requestedCostNanoUsd: null,
-        bodies: null,
+        requestedCostNanoUsd: requestedCost === null ? null : requestedCost.toString(),
+        bodies: logBodies(ctx.bodyLogging, ctx.requestBody, ctx.responseBody, deps.config.bodyLogMaxBytes),
       });
     }
+    // Done with them: the event holds the (capped, maybe redacted) copies.
+    ctx.requestBody = null;
+    ctx.responseBody = null;
     // One line per request; never the key, never the prompt.
     if (ctx.endpoint || ctx.status >= 400) {
       deps.logger.info(
@@ -133,8 +140,30 @@ export function createProxy(deps: ProxyDeps): Proxy {
           errorClass: ctx.errorClass ?? undefined,
           latencyMs,
           ttftMs: ctx.ttftMs ?? undefined,
+          chunks: ctx.stream ? ctx.chunks : undefined,
+          cacheStatus: ctx.endpoint ? ctx.cacheStatus : undefined,
+          usageSource: ctx.endpoint ? usageSource : undefined,
+          requestedCostUsd: requestedCost === null ? undefined : formatNanoUsd(requestedCost),
+          endUser: ctx.endUser ?? undefined,
+          tags: Object.keys(ctx.tags).length > 0 ? ctx.tags : undefined,
         },
-        "request",
+        formatLogLine({
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          errorClass: ctx.errorClass,
+          requestedModel: ctx.requestedModel,
+          servedModel: ctx.servedModel,
+          provider: ctx.provider,
+          usage: ctx.usage,
+          usageSource,
+          costNanoUsd: cost,
+          cacheStatus: ctx.cacheStatus,
+          ttftMs: ctx.ttftMs,
+          latencyMs,
+          stream: ctx.stream,
+          chunks: ctx.chunks,
+        }),
       );
     }
   }

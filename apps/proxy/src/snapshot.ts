@@ -88,6 +88,14 @@ export interface TeamEntry {
   /** Requests / tokens per minute over all of the team's keys together; null = unlimited. */
   rpmLimit: number | null;
   tpmLimit: number | null;
+  /** Whether the team's request and response bodies are logged, and redacted first. */
+  bodyLogging: BodyLogging;
+}
+
+export type BodyLogging = "off" | "redacted" | "full";
+
+function bodyLoggingOf(v: string): BodyLogging {
+  return v === "redacted" || v === "full" ? v : "off";
 }
 
 export interface OrgEntry {
@@ -123,7 +131,27 @@ export interface Snapshot {
   budgetsByKey: ReadonlyMap<string, readonly BudgetEntry[]>;
   budgetsByTeam: ReadonlyMap<string, readonly BudgetEntry[]>;
   budgetsByOrg: ReadonlyMap<string, readonly BudgetEntry[]>;
+  /** Per-organisation prices: orgId → upstream model → pricing (price_overrides). */
+  priceOverrides: ReadonlyMap<string, ReadonlyMap<string, ModelPricing>>;
   loadedAt: Date;
+}
+
+/** A model's price for one organisation: its override of the upstream model, else the model's own price. */
+export function pricingFor(snapshot: Snapshot, model: ModelEntry, orgId: string | null): ModelPricing | null {
+  const override = orgId ? snapshot.priceOverrides.get(orgId)?.get(model.upstreamModel) : undefined;
+  // The override wins over the model's configured price and the registry.
+  return override ? resolvePricing(model.upstreamModel, override) : model.pricing;
+}
+
+/**
+ * Savings ledger: the price of what the client asked for. A model name: that model's;
+ * a route alias: its first target's (null when that target does not exist).
+ */
+export function requestedPricingFor(snapshot: Snapshot, resolved: ResolvedModel, orgId: string | null): ModelPricing | null {
+  if (!resolved.route) return pricingFor(snapshot, resolved.model, orgId);
+  const first = resolved.route.targets[0];
+  const model = first === undefined ? undefined : snapshot.models.get(first);
+  return model ? pricingFor(snapshot, model, orgId) : null;
 }
 
 export interface ResolvedModel {
@@ -192,7 +220,7 @@ function pushTo<T>(map: Map<string, T[]>, id: string, v: T): void {
 
 /** Reads keys, teams, orgs, budgets, providers, models and routes from Postgres (at boot and on reload only). */
 export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptions): Promise<Snapshot> {
-  const [keys, providers, models, routes, teams, orgs, budgets] = await Promise.all([
+  const [keys, providers, models, routes, teams, orgs, budgets, overrides] = await Promise.all([
     prisma.virtualKey.findMany({
       select: {
         id: true,
@@ -215,12 +243,13 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
     }),
     prisma.model.findMany(),
     prisma.route.findMany(),
-    prisma.team.findMany({ select: { id: true, orgId: true, slug: true, rpmLimit: true, tpmLimit: true } }),
+    prisma.team.findMany({ select: { id: true, orgId: true, slug: true, rpmLimit: true, tpmLimit: true, bodyLogging: true } }),
     prisma.organization.findMany({ select: { id: true, slug: true, timeZone: true } }),
     prisma.budget.findMany({
       select: { id: true, orgId: true, scope: true, teamId: true, virtualKeyId: true, amountNanoUsd: true, period: true, hard: true },
       orderBy: { id: "asc" },
     }),
+    prisma.priceOverride.findMany({ select: { orgId: true, upstreamModel: true, pricing: true } }),
   ]);
   const encKey = decodeEncryptionKey(opts.encryptionKey);
 
@@ -306,7 +335,20 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
   }
 
   const teamMap = new Map<string, TeamEntry>();
-  for (const t of teams) teamMap.set(t.id, { id: t.id, orgId: t.orgId, slug: t.slug, rpmLimit: t.rpmLimit, tpmLimit: t.tpmLimit });
+  for (const t of teams) {
+    teamMap.set(t.id, { id: t.id, orgId: t.orgId, slug: t.slug, rpmLimit: t.rpmLimit, tpmLimit: t.tpmLimit, bodyLogging: bodyLoggingOf(t.bodyLogging) });
+  }
+  const priceOverrides = new Map<string, Map<string, ModelPricing>>();
+  for (const o of overrides) {
+    const parsed = modelPricingSchema.safeParse(o.pricing);
+    if (!parsed.success) {
+      opts.logger.warn({ orgId: o.orgId, upstreamModel: o.upstreamModel }, "ignoring invalid price override");
+      continue;
+    }
+    const byModel = priceOverrides.get(o.orgId) ?? new Map<string, ModelPricing>();
+    byModel.set(o.upstreamModel, parsed.data);
+    priceOverrides.set(o.orgId, byModel);
+  }
   const orgMap = new Map<string, OrgEntry>();
   for (const o of orgs) {
     let timeZone = o.timeZone;
@@ -351,6 +393,7 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
     budgetsByKey,
     budgetsByTeam,
     budgetsByOrg,
+    priceOverrides,
     loadedAt: new Date(),
   };
 }

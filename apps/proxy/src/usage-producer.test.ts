@@ -1,9 +1,14 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { createProducerConnection, createQueue } from "@switchyard/jobs";
+import { createProducerConnection, createQueue, createRedisConnection } from "@switchyard/jobs";
+import { computeCostNanoUsd, parseDecimalPrice } from "@switchyard/pricing";
+import type { UsageEvent } from "@switchyard/contracts";
 import { call, redisForwarder, REDIS_URL, setupHarness, usageEventFor, waitFor, type Harness } from "../test/harness";
 import { ProxyMetrics } from "./metrics";
 import { UsageProducer } from "./usage-producer";
@@ -74,5 +79,129 @@ describe("usage spool", () => {
     await producer.close();
     await queue.close();
     connection.disconnect();
+  });
+});
+
+/** A free TCP port on 127.0.0.1 (bound, read, released). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** A private, throw-away redis-server (no persistence): its data dies with it. */
+async function startRedisServer(port: number): Promise<ChildProcess> {
+  const proc = spawn("redis-server", ["--save", "", "--appendonly", "no", "--port", String(port), "--bind", "127.0.0.1"], { stdio: "ignore" });
+  const probe = createProducerConnection(`redis://127.0.0.1:${port}`);
+  probe.on("error", () => undefined);
+  try {
+    await waitFor(async () => (await probe.ping().catch(() => null)) === "PONG", 10_000, `redis-server on ${port}`);
+  } finally {
+    probe.disconnect();
+  }
+  return proc;
+}
+
+/** Reads every job of the usage queue on a Redis (what the worker would consume). */
+async function queuedEvents(url: string): Promise<UsageEvent[]> {
+  const connection = createRedisConnection(url);
+  const queue = createQueue("usage", connection);
+  try {
+    const jobs = await queue.getJobs(["waiting", "delayed", "active", "completed", "failed", "prioritized"]);
+    return jobs.map((j) => j.data);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+describe("Redis stopped for real", () => {
+  it("loses no usage: K events while up, M spooled while down and replayed after restart; costs match the client's to the nano-dollar", async () => {
+    const port = await freePort();
+    const redisUrl = `redis://127.0.0.1:${port}/0`;
+    let redisProc = await startRedisServer(port);
+    const { running, url, spoolDir } = await h.startProxy({ usageRedisUrl: redisUrl });
+    // gpt-4o-mini as the harness configures it.
+    const pricing = { inputPerMTok: "0.15", outputPerMTok: "0.60", cachedInputPerMTok: "0.075" };
+    const messages = [{ role: "user", content: "Invent a new holiday and describe its traditions." }];
+
+    /** One request; returns its id and the cost the client saw (header, or the stream's usage chunk priced). */
+    const send = async (i: number): Promise<{ id: string; costNano: bigint }> => {
+      const stream = i % 2 === 1;
+      const r = await call(`${url}/v1/chat/completions`, {
+        key: h.keys.main,
+        body: { model: "gpt-4o-mini", messages, ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) },
+      });
+      expect(r.status).toBe(200);
+      const id = String(r.headers["x-request-id"]);
+      if (!stream) return { id, costNano: parseDecimalPrice(String(r.headers["x-switchyard-cost-usd"])) / 1000n };
+      // Streams have no cost header: the client prices the usage chunk it received.
+      const usageChunk = r.text
+        .split("\n\n")
+        .map((e) => e.replace(/^data: ?/, "").trim())
+        .filter((d) => d !== "" && d !== "[DONE]")
+        .map((d) => JSON.parse(d) as { usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | null })
+        .find((c) => c.usage)?.usage;
+      if (!usageChunk) throw new Error("stream without a usage chunk");
+      const usage = {
+        inputTokens: usageChunk.prompt_tokens,
+        outputTokens: usageChunk.completion_tokens,
+        cachedInputTokens: usageChunk.prompt_tokens_details?.cached_tokens ?? 0,
+        cacheWriteTokens: 0,
+        reasoningTokens: 0,
+      };
+      return { id, costNano: computeCostNanoUsd(usage, pricing) };
+    };
+
+    try {
+      const K = 6;
+      const M = 6;
+      const sent: { id: string; costNano: bigint }[] = [];
+      for (let i = 0; i < K; i++) sent.push(await send(i));
+      await running.usage.flush();
+      // Consume what reached the queue before Redis goes away (it keeps nothing across the restart).
+      const before = await waitFor(async () => {
+        const evs = await queuedEvents(redisUrl);
+        return evs.length >= K ? evs : null;
+      }, 5000, "the first K events on the queue");
+
+      const shutdown = createProducerConnection(redisUrl);
+      shutdown.on("error", () => undefined);
+      await waitFor(() => shutdown.status === "ready", 5000, "an admin connection");
+      await shutdown.call("SHUTDOWN", "NOSAVE").catch(() => undefined); // the connection drops as it answers
+      shutdown.disconnect();
+      if (redisProc.exitCode === null) await once(redisProc, "exit");
+
+      for (let i = 0; i < M; i++) sent.push(await send(K + i));
+      await running.usage.flush();
+      expect(running.usage.spooledCount).toBe(M);
+      expect((await readFile(path.join(spoolDir, "usage.jsonl"), "utf8")).trim().split("\n")).toHaveLength(M);
+
+      redisProc = await startRedisServer(port);
+      await waitFor(() => running.usage.spooledCount === 0, 15_000, "the spool replay");
+      const after = await waitFor(async () => {
+        const evs = await queuedEvents(redisUrl);
+        return evs.length >= M ? evs : null;
+      }, 5000, "the M replayed events on the queue");
+
+      const all = [...before, ...after];
+      expect(all).toHaveLength(K + M);
+      expect(new Set(all.map((e) => e.requestId)).size).toBe(K + M);
+      expect(new Set(all.map((e) => e.requestId))).toEqual(new Set(sent.map((s) => s.id)));
+      expect(after.map((e) => e.requestId).sort()).toEqual(sent.slice(K).map((s) => s.id).sort());
+      const recorded = all.reduce((sum, e) => sum + BigInt(e.costNanoUsd ?? "0"), 0n);
+      const seen = sent.reduce((sum, s) => sum + s.costNano, 0n);
+      expect(seen).toBeGreaterThan(0n);
+      expect(recorded).toBe(seen);
+      expect(all.every((e) => e.usageSource === "provider" && e.costNanoUsd !== null)).toBe(true);
+    } finally {
+      // The harness shuts the proxy down; the private Redis goes now.
+      if (redisProc.exitCode === null) {
+        redisProc.kill("SIGTERM");
+        await once(redisProc, "exit");
+      }
+    }
   });
 });

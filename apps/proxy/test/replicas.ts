@@ -102,12 +102,10 @@ function digestOutput(out: string): string {
   const notable = lines.filter((l) => {
     if (!l.startsWith("{")) return true;
     try {
-      const rec = JSON.parse(l) as { level?: number; msg?: string; status?: number };
-      return (
-        (rec.level ?? 30) >= 40 ||
-        (rec.msg === "request" && (rec.status ?? 0) >= 400 && rec.status !== 429) ||
-        rec.msg !== "request"
-      );
+      const rec = JSON.parse(l) as { level?: number; msg?: string; status?: number; latencyMs?: unknown; method?: unknown };
+      // Per-request records carry the readable line as msg and latencyMs/method as fields.
+      const isRequest = typeof rec.latencyMs === "number" && typeof rec.method === "string";
+      return (rec.level ?? 30) >= 40 || (isRequest && (rec.status ?? 0) >= 400 && rec.status !== 429) || !isRequest;
     } catch {
       return true;
     }

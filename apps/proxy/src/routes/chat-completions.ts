@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AppError, chatCompletionRequestSchema } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
-import { costOf, type RequestContext, type RouteDeps } from "../context";
+import { costOf, keepResponseBody, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
-import { admitRequest, callProvider, chatDemand, enforceLimits, estimateUsageIfMissing, pickModel, pumpStream, readCompletion } from "./chat-core";
+import { admitRequest, callProvider, chatDemand, enforceLimits, estimateUsageIfMissing, keepStreamResponse, pickModel, pumpStream, readCompletion } from "./chat-core";
 
 /** POST /v1/chat/completions: the client's body already is the canonical request. */
 export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, deps: RouteDeps): Promise<void> {
@@ -23,6 +23,7 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
   if (call.prepared.stream) {
     const streamed = await pumpStream(res, ctx, call, model.provider.slug);
     await estimateUsageIfMissing(ctx, body, model, null, streamed);
+    keepStreamResponse(ctx, streamed);
     return;
   }
 
@@ -33,5 +34,6 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
   const headers: Record<string, string | number> = { "content-type": reply.contentType, "content-length": reply.payload.length };
   if (cost !== null) headers["x-switchyard-cost-usd"] = formatNanoUsd(cost);
   res.writeHead(call.upstream.statusCode, headers);
+  keepResponseBody(ctx, reply.payload);
   res.end(reply.payload);
 }

@@ -10,10 +10,10 @@ import { request as undiciRequest, type Dispatcher } from "undici";
 import { AppError, type ChatCompletion, type ChatCompletionRequest, type ErrorCode } from "@switchyard/contracts";
 import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo, type UpstreamHttpRequest, type UpstreamTarget } from "@switchyard/providers";
 import { authenticate, isModelAllowed, parseTagsHeader } from "../auth";
-import type { RequestContext, RouteDeps } from "../context";
+import { keepRequestBody, keepResponseBody, type RequestContext, type RouteDeps } from "../context";
 import { ProviderHttpError, readBodyLimited } from "../http";
 import { maxOutputTokensFor, type LimitDemand } from "../limits";
-import { pickProviderKey, resolveModel, type ModelEntry } from "../snapshot";
+import { pickProviderKey, pricingFor, requestedPricingFor, resolveModel, type ModelEntry } from "../snapshot";
 
 export const firstHeader = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -28,8 +28,10 @@ export async function admitRequest(req: IncomingMessage, ctx: RequestContext, de
   const user = firstHeader(req.headers["x-switchyard-user"])?.trim();
   if (user && user.length > 256) throw new AppError("invalid_request", "x-switchyard-user must be at most 256 characters.", { param: "x-switchyard-user" });
   ctx.endUser = user || null;
+  ctx.bodyLogging = snapshot.teams.get(ctx.key.teamId)?.bodyLogging ?? "off";
 
   const raw = await readBodyLimited(req, deps.config.maxBodyBytes);
+  keepRequestBody(ctx, raw);
   try {
     return JSON.parse(raw.toString("utf8")) as unknown;
   } catch {
@@ -43,12 +45,13 @@ export function pickModel(ctx: RequestContext, deps: RouteDeps, name: string, st
   ctx.stream = stream;
   const snapshot = deps.getSnapshot();
   const resolved = snapshot ? resolveModel(snapshot, name) : null;
-  if (!resolved) throw new AppError("model_not_found", `The model '${name}' does not exist.`, { param: "model" });
+  if (!snapshot || !resolved) throw new AppError("model_not_found", `The model '${name}' does not exist.`, { param: "model" });
   if (!ctx.key || !isModelAllowed(ctx.key, name)) throw new AppError("model_not_allowed", `This API key may not use the model '${name}'.`, { param: "model" });
   ctx.servedModel = resolved.model.name;
   ctx.strictRoute = resolved.route?.strict ? resolved.route.alias : null;
   ctx.provider = resolved.model.provider.slug;
-  ctx.pricing = resolved.model.pricing;
+  ctx.pricing = pricingFor(snapshot, resolved.model, ctx.key.orgId);
+  ctx.requestedPricing = requestedPricingFor(snapshot, resolved, ctx.key.orgId);
   return resolved.model;
 }
 
@@ -302,6 +305,7 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
       producedChars += output.length;
     }
     const out = encoder && output ? encoder.push(output) : output;
+    if (out) ctx.chunks += countSseEvents(out);
     if (out && !res.write(out)) await drained(res);
   };
   let failure: AppError | null = null;
@@ -329,10 +333,28 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
     const tail = encoder.end(
       completed ? null : { status: failure?.status ?? 502, message: failure?.message ?? `Provider "${provider}" ended the stream before it was complete.` },
     );
-    if (tail) res.write(tail);
+    if (tail) {
+      ctx.chunks += countSseEvents(tail);
+      res.write(tail);
+    }
   }
   if (!res.destroyed) res.end();
   return produced;
+}
+
+/** SSE events in a piece of stream output (each ends with a blank line). */
+function countSseEvents(sse: string): number {
+  let n = 0;
+  for (let i = sse.indexOf("\n\n"); i !== -1; i = sse.indexOf("\n\n", i + 2)) n++;
+  return n;
+}
+
+/**
+ * Keeps a stream's response for body logging (teams with it on): the assembled output
+ * (content, refusals, tool-call arguments, in order), not the raw SSE.
+ */
+export function keepStreamResponse(ctx: RequestContext, streamed: readonly string[]): void {
+  if (ctx.bodyLogging !== "off") keepResponseBody(ctx, streamedOutputText(streamed).join(""));
 }
 
 /** The generated text in OpenAI chat SSE (content, refusals, tool-call arguments). */

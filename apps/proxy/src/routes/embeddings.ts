@@ -17,7 +17,7 @@ import {
   type PreparedEmbeddingRequest,
 } from "@switchyard/providers";
 import { countEmbeddingInputTokens } from "@switchyard/tokenizer";
-import { costOf, type RequestContext, type RouteDeps } from "../context";
+import { costOf, keepResponseBody, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
 import { admitRequest, enforceLimits, pickModel, sendUpstream, transportError, upstreamTargetFor } from "./chat-core";
 
@@ -114,5 +114,6 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
   if (cost !== null) headers["x-switchyard-cost-usd"] = formatNanoUsd(cost);
   ctx.status = upstream.statusCode;
   res.writeHead(upstream.statusCode, headers);
+  keepResponseBody(ctx, payload);
   res.end(payload);
 }

@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { AppError } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
 import { inboundAnthropic } from "@switchyard/providers";
-import { costOf, type RequestContext, type RouteDeps } from "../context";
+import { costOf, keepResponseBody, type RequestContext, type RouteDeps } from "../context";
 import { sendJson } from "../http";
-import { admitRequest, callProvider, chatDemand, enforceLimits, estimateUsageIfMissing, pickModel, pumpStream, readCompletion, type StreamEncoder } from "./chat-core";
+import { admitRequest, callProvider, chatDemand, enforceLimits, estimateUsageIfMissing, keepStreamResponse, pickModel, pumpStream, readCompletion, type StreamEncoder } from "./chat-core";
 
 /**
  * OpenAI's own API refuses `max_tokens` on reasoning models; servers that merely speak
@@ -57,6 +57,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
   if (call.prepared.stream) {
     const streamed = await pumpStream(res, ctx, call, model.provider.slug, anthropicEncoder(model.name, ctx.requestId));
     await estimateUsageIfMissing(ctx, translated.request, model, null, streamed);
+    keepStreamResponse(ctx, streamed);
     return;
   }
 
@@ -72,5 +73,6 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
   const headers: Record<string, string> = {};
   if (cost !== null) headers["x-switchyard-cost-usd"] = formatNanoUsd(cost);
   ctx.status = 200;
+  if (ctx.bodyLogging !== "off") keepResponseBody(ctx, JSON.stringify(message));
   sendJson(res, 200, message, headers);
 }
