@@ -109,6 +109,8 @@ afterAll(async () => {
 
 describe("a request carried end to end", () => {
   const requestIds: string[] = [];
+  /** x-switchyard-cost-usd of each non-streaming request, as the client got it. */
+  const clientCosts: string[] = [];
 
   it("answers a non-streaming completion through the OpenAI SDK with the recorded reply and its cost", async () => {
     const client = new OpenAI({ apiKey, baseURL: `${proxyUrl}/v1`, maxRetries: 0 });
@@ -125,6 +127,7 @@ describe("a request carried end to end", () => {
     );
     expect(expected).toBe(220_200n); // 16 × $0.15/M + 363 × $0.60/M, worked by hand
     expect(Number(response.headers.get("x-switchyard-cost-usd"))).toBeCloseTo(Number(formatNanoUsd(expected)), 12);
+    clientCosts.push(response.headers.get("x-switchyard-cost-usd")!);
     requestIds.push(response.headers.get("x-request-id")!);
     // The upstream saw the upstream model name and the provider key, never the virtual key.
     const seen = mock.requests.at(-1)!;
@@ -212,4 +215,57 @@ describe("a request carried end to end", () => {
     expect(text).toContain("e2e-mini");
     expect(text).toContain("363");
   });
+  it("shows the exact costs the client got on the overview, the analytics breakdowns and their CSV", async () => {
+    // One more request, attributed to an end user and tagged.
+    const client = new OpenAI({ apiKey, baseURL: `${proxyUrl}/v1`, maxRetries: 0 });
+    const { response } = await client.chat.completions
+      .create(
+        // A prompt of its own, so no response cache can answer it.
+        { model: "e2e-mini", messages: [{ role: "user", content: "Invent a holiday for the analytics page" }] },
+        { headers: { "x-switchyard-user": "user-e2e", "x-switchyard-tags": "feature=e2e-search,env=test" } },
+      )
+      .withResponse();
+    const taggedCost = response.headers.get("x-switchyard-cost-usd")!;
+    expect(taggedCost).toMatch(/^\d+\.\d{9}$/);
+    clientCosts.push(taggedCost);
+    await waitFor("the tagged request in the log", async () => ((await prisma.requestLog.count()) === 3 ? true : undefined), 30_000, procs);
+
+    const streamed = await prisma.requestLog.findFirstOrThrow({ where: { stream: true } });
+    // Streams carry no cost header; their cost is the one the log holds (asserted exact above).
+    const total = clientCosts.reduce((sum, usd) => sum + toNano(usd), 0n) + streamed.costNanoUsd!;
+    const page = await browser!.newPage();
+    await page.goto(`${dashboardUrl}/sign-in`);
+    await page.getByTestId("sign-in-email").fill("lead@acme.test");
+    await page.getByTestId("sign-in-password").fill(PASSWORD);
+    await page.getByTestId("sign-in-submit").click();
+    await page.waitForURL((u) => !u.pathname.startsWith("/sign-in"));
+    await expect.poll(async () => page.getByTestId("total-requests").getAttribute("data-value"), { timeout: 20_000 }).toBe("3");
+    expect(await page.getByTestId("total-spend").getAttribute("data-value")).toBe(formatNanoUsd(total));
+
+    await page.goto(`${dashboardUrl}/analytics`);
+    const breakdown = async () => {
+      await page.waitForFunction(() => document.querySelector('[data-testid="breakdown"]')?.getAttribute("aria-busy") === "false");
+      return page.getByTestId("breakdown-row").evaluateAll((rows) =>
+        rows.map((row) => ["name", "requests", "spend"].map((id) => row.querySelector(`[data-testid="cell-${id}"]`)?.getAttribute("data-value"))),
+      );
+    };
+    // Default grouping: by model.
+    await expect.poll(breakdown, { timeout: 20_000 }).toEqual([["e2e-mini", "3", formatNanoUsd(total)]]);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("breakdown-csv").click()]);
+    const csv = readFileSync(await download.path(), "utf8");
+    expect(csv.split("\r\n")[1]).toMatch(new RegExp(`^e2e-mini,3,${formatNanoUsd(total).replace(".", "\\.")},`));
+
+    await page.getByTestId("group-by").selectOption("user");
+    await expect.poll(breakdown, { timeout: 20_000 }).toEqual([["user-e2e", "1", taggedCost]]);
+    await page.getByTestId("group-by").selectOption("tag:feature");
+    await expect.poll(breakdown, { timeout: 20_000 }).toEqual([["e2e-search", "1", taggedCost]]);
+    const [tagDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("breakdown-csv").click()]);
+    expect(readFileSync(await tagDownload.path(), "utf8").split("\r\n")[1]).toMatch(new RegExp(`^e2e-search,1,${taggedCost.replace(".", "\\.")},`));
+  });
 });
+
+/** "0.000220200" (a cost header) → nano-USD, exactly. */
+function toNano(usd: string): bigint {
+  const [whole = "0", frac = ""] = usd.split(".");
+  return BigInt(whole) * 1_000_000_000n + BigInt(frac.padEnd(9, "0").slice(0, 9));
+}

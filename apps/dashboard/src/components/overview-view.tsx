@@ -13,44 +13,13 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import { formatInt, formatPercent, formatUsd } from "../lib/format";
-import { RANGE_PRESETS, rangeWindow, type RangePreset } from "../lib/ranges";
+import Link from "next/link";
+import { formatInt, formatMs, formatPercent, formatUsd } from "../lib/format";
+import { RANGE_LABELS, rangeWindow, type RangePreset } from "../lib/ranges";
 import { useTRPC } from "../trpc/react";
+import { breakdownColumns, ExportableTable } from "./breakdown-table";
+import { changeLabel, RangeButtons, StatCard } from "./stat-card";
 import { Badge, LoadState, PageHeader, Panel } from "./ui";
-
-const RANGE_LABELS: Record<RangePreset, string> = {
-  "24h": "Last 24 hours",
-  "7d": "Last 7 days",
-  "30d": "Last 30 days",
-};
-
-function StatCard({
-  label,
-  value,
-  testId,
-  exact,
-  sub,
-}: {
-  label: string;
-  value: string;
-  testId: string;
-  exact?: string;
-  sub?: React.ReactNode;
-}) {
-  return (
-    <Panel className="p-5">
-      <p className="text-sm text-slate-500">{label}</p>
-      <p
-        className="mt-2 text-3xl font-semibold tabular-nums"
-        data-testid={testId}
-        data-value={exact ?? value}
-      >
-        {value}
-      </p>
-      {sub && <div className="mt-1 text-xs text-slate-500">{sub}</div>}
-    </Panel>
-  );
-}
 
 export function OverviewView() {
   const trpc = useTRPC();
@@ -58,6 +27,8 @@ export function OverviewView() {
   // Fixed per selection so the query key is stable between renders.
   const range = useMemo(() => rangeWindow(preset), [preset]);
   const overview = useQuery(trpc.usage.overview.queryOptions(range));
+  const summary = useQuery(trpc.usage.summary.queryOptions({ from: range.from, to: range.to }));
+  const s = summary.data;
 
   const chartData = useMemo(
     () =>
@@ -77,24 +48,7 @@ export function OverviewView() {
   return (
     <div>
       <PageHeader title="Overview">
-        <div
-          className="inline-flex rounded-lg border border-slate-200 bg-white p-0.5"
-          role="group"
-          aria-label="Time range"
-        >
-          {RANGE_PRESETS.map((p) => (
-            <button
-              key={p}
-              type="button"
-              onClick={() => setPreset(p)}
-              data-testid={`range-${p}`}
-              aria-pressed={preset === p}
-              className={`rounded-md px-3 py-1 text-sm ${preset === p ? "bg-indigo-600 text-white" : "text-slate-600 hover:text-slate-900"}`}
-            >
-              {RANGE_LABELS[p]}
-            </button>
-          ))}
-        </div>
+        <RangeButtons selected={preset} onSelect={setPreset} />
       </PageHeader>
       <LoadState error={overview.error}>
         <div
@@ -107,6 +61,7 @@ export function OverviewView() {
             testId="total-requests"
             value={totals ? formatInt(totals.requests) : "…"}
             exact={totals ? String(totals.requests) : ""}
+            sub={s ? <PreviousLine current={s.requests} previous={s.previous.requests} text={formatInt(s.previous.requests)} /> : undefined}
           />
           <StatCard
             label="Spend"
@@ -114,11 +69,20 @@ export function OverviewView() {
             value={totals ? formatUsd(totals.spendUsd) : "…"}
             exact={totals?.spendUsd ?? ""}
             sub={
-              totals && totals.unpricedRequests > 0 ? (
-                <Badge tone="amber" testId="unpriced-requests">
-                  {formatInt(totals.unpricedRequests)} unpriced
-                </Badge>
-              ) : undefined
+              <>
+                {s && (
+                  <PreviousLine
+                    current={Number(s.spendUsd)}
+                    previous={Number(s.previous.spendUsd)}
+                    text={formatUsd(s.previous.spendUsd)}
+                  />
+                )}
+                {totals && totals.unpricedRequests > 0 && (
+                  <Badge tone="amber" testId="unpriced-requests">
+                    {formatInt(totals.unpricedRequests)} unpriced
+                  </Badge>
+                )}
+              </>
             }
           />
           <StatCard
@@ -139,6 +103,55 @@ export function OverviewView() {
             }
           />
         </div>
+        <div
+          className="mt-4 grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-4"
+          data-testid="summary-cards"
+          aria-busy={!s}
+        >
+          <StatCard
+            label="Latency p95"
+            testId="latency-p95"
+            value={s ? formatMs(s.p95LatencyMs) : "…"}
+            exact={s ? String(s.p95LatencyMs ?? "") : ""}
+            sub={
+              s
+                ? `p50 ${formatMs(s.p50LatencyMs)}${s.avgTtftMs !== null ? ` · avg time to first token ${formatMs(s.avgTtftMs)}` : ""}`
+                : undefined
+            }
+          />
+          <StatCard
+            label="Cache hit rate"
+            testId="cache-hit-rate"
+            value={s ? formatPercent(s.cacheHitRate) : "…"}
+          />
+          <StatCard
+            label="Saved by cache"
+            testId="cache-saved"
+            value={s ? formatUsd(s.cacheSavedUsd) : "…"}
+            exact={s?.cacheSavedUsd ?? ""}
+          />
+          <StatCard
+            label="Saved by routing"
+            testId="routing-saved"
+            value={s ? formatUsd(s.routingSavedUsd) : "…"}
+            exact={s?.routingSavedUsd ?? ""}
+            sub="vs. the models clients asked for"
+          />
+        </div>
+        {totals && totals.unpricedRequests > 0 && (
+          <p
+            role="status"
+            data-testid="unpriced-warning"
+            className="mt-4 rounded-md bg-amber-50 px-4 py-3 text-sm text-amber-800"
+          >
+            {formatInt(totals.unpricedRequests)} {totals.unpricedRequests === 1 ? "request" : "requests"} used a
+            model with no price: they are not in the spend. Add a price for it (see the{" "}
+            <Link href="/analytics" className="underline">
+              breakdown by model
+            </Link>
+            ).
+          </p>
+        )}
         <Panel className="mt-6 p-5">
           <h2 className="text-sm font-medium text-slate-700">
             Requests and spend — {RANGE_LABELS[preset].toLowerCase()} (UTC)
@@ -202,7 +215,47 @@ export function OverviewView() {
             </ResponsiveContainer>
           </div>
         </Panel>
+        <LoadState error={summary.error}>
+          <div className="grid grid-cols-1 gap-x-6 xl:grid-cols-2">
+            <ExportableTable
+              title="Top models"
+              testId="top-models"
+              filename={`top-models-${preset}.csv`}
+              columns={topColumns("Model")}
+              rows={s?.topModels ?? []}
+              rowKey={(r) => r.key}
+              busy={!s}
+              empty="No requests in this period."
+            />
+            <ExportableTable
+              title="Top teams"
+              testId="top-teams"
+              filename={`top-teams-${preset}.csv`}
+              columns={topColumns("Team")}
+              rows={s?.topTeams ?? []}
+              rowKey={(r) => r.key}
+              busy={!s}
+              empty="No requests in this period."
+            />
+          </div>
+        </LoadState>
       </LoadState>
     </div>
+  );
+}
+
+/** The overview's short tables: name, requests, spend, error rate, p95. */
+function topColumns(groupLabel: string) {
+  const keep = new Set(["name", "requests", "spend", "error-rate", "p95"]);
+  return breakdownColumns(groupLabel).filter((c) => keep.has(c.id));
+}
+
+function PreviousLine({ current, previous, text }: { current: number; previous: number; text: string }) {
+  const change = changeLabel(current, previous);
+  return (
+    <span className="mr-2" data-testid="previous-period">
+      previous period {text}
+      {change && ` (${change})`}
+    </span>
   );
 }

@@ -3,6 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useTRPC } from "../trpc/react";
+import { BodyLoggingSetting } from "./body-logging-setting";
 import { InvitationsTable, InviteForm, MembersTable, TEAM_ROLES } from "./membership-ui";
 import { LoadState, PageHeader, Panel, PanelTitle } from "./ui";
 
@@ -30,6 +31,9 @@ export function TeamDetailView({ teamId }: { teamId: string }) {
             {team.orgName} · <span className="font-mono">{team.slug}</span> · {team.memberCount}{" "}
             members · {team.activeKeyCount} active keys
           </p>
+        )}
+        {team && (
+          <BodyLoggingSetting teamId={team.id} mode={team.bodyLogging} canManage={canManage} />
         )}
         <Panel className="mb-6">
           <PanelTitle>Members</PanelTitle>

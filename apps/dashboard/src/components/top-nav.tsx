@@ -6,12 +6,14 @@ import { usePathname, useRouter } from "next/navigation";
 
 const LINKS = [
   { href: "/", label: "Overview" },
+  { href: "/analytics", label: "Analytics" },
   { href: "/requests", label: "Requests" },
   { href: "/teams", label: "Teams" },
   { href: "/keys", label: "Keys" },
   { href: "/budgets", label: "Budgets" },
   { href: "/alerts", label: "Alerts" },
   { href: "/providers", label: "Providers" },
+  { href: "/prices", label: "Prices" },
   { href: "/members", label: "Organisation" },
 ] as const;
 

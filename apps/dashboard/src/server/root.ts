@@ -6,6 +6,7 @@ import { keysRouter } from "./routers/keys/_router";
 import { meRouter } from "./routers/me/_router";
 import { membersRouter } from "./routers/members/_router";
 import { orgsRouter } from "./routers/orgs/_router";
+import { pricesRouter } from "./routers/prices/_router";
 import { providersRouter } from "./routers/providers/_router";
 import { teamsRouter } from "./routers/teams/_router";
 import { usageRouter } from "./routers/usage/_router";
@@ -21,6 +22,7 @@ export const appRouter = createTRPCRouter({
   orgs: orgsRouter,
   budgets: budgetsRouter,
   alerts: alertsRouter,
+  prices: pricesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isOrgAdmin, teamAccessOf } from "../../authz";
 import { teamScopedProcedure } from "../../trpc";
+import { bodyLoggingModes, bodyLoggingOf } from "./body-logging";
 
 export const teamSummary = z.object({
   id: z.string(),
@@ -11,6 +12,8 @@ export const teamSummary = z.object({
   /** Team-wide requests / tokens per minute over all its keys; null = unlimited. */
   rpmLimit: z.number().int().nullable(),
   tpmLimit: z.number().int().nullable(),
+  /** Prompt/response body logging: off, redacted or full. */
+  bodyLogging: z.enum(bodyLoggingModes),
   memberCount: z.number().int(),
   /** Keys neither revoked nor expired. */
   activeKeyCount: z.number().int(),
@@ -25,7 +28,7 @@ export const teamsList = teamScopedProcedure.output(z.array(teamSummary)).query(
   const [teams, members, keys] = await Promise.all([
     ctx.db.team.findMany({
       where: { id: { in: ctx.teamIds } },
-      select: { id: true, rpmLimit: true, tpmLimit: true },
+      select: { id: true, rpmLimit: true, tpmLimit: true, bodyLogging: true },
     }),
     ctx.db.membership.groupBy({
       by: ["teamId"],
@@ -49,6 +52,7 @@ export const teamsList = teamScopedProcedure.output(z.array(teamSummary)).query(
     ...team,
     rpmLimit: limits.get(team.id)?.rpmLimit ?? null,
     tpmLimit: limits.get(team.id)?.tpmLimit ?? null,
+    bodyLogging: bodyLoggingOf(limits.get(team.id)?.bodyLogging ?? "off"),
     memberCount: memberCount.get(team.id) ?? 0,
     activeKeyCount: keyCount.get(team.id) ?? 0,
     access: teamAccessOf(ctx.memberships, team) ?? "read",

@@ -1,0 +1,5 @@
+import { AnalyticsView } from "../../../components/analytics-view";
+
+export default function AnalyticsPage() {
+  return <AnalyticsView />;
+}

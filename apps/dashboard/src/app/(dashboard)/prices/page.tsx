@@ -1,0 +1,5 @@
+import { PricesView } from "../../../components/prices-view";
+
+export default function PricesPage() {
+  return <PricesView />;
+}
