@@ -4,3 +4,4 @@ export * from "./queues";
 export * from "./config-file";
 export * from "./errors";
 export * from "./keys";
+export * from "./log-line";
