@@ -32,6 +32,8 @@ interface Draft {
   search: string;
 }
 
+type TextFilterField = "search" | "from" | "to" | "model" | "provider" | "user" | "tag";
+
 const EMPTY: Draft = {
   from: "",
   to: "",
@@ -113,6 +115,23 @@ export function RequestsView() {
     (v: Draft[K]) =>
       setDraft((d) => ({ ...d, [k]: v }));
 
+  const textFilter = (
+    k: TextFilterField,
+    label: string,
+    opts: { className?: string; type?: "date"; placeholder?: string } = {},
+  ) => (
+    <Field label={label}>
+      <input
+        type={opts.type ?? "text"}
+        className={`${inputClass} ${opts.className ?? ""}`}
+        value={draft[k]}
+        onChange={(e) => set(k)(e.target.value)}
+        placeholder={opts.placeholder}
+        data-testid={`filter-${k}`}
+      />
+    </Field>
+  );
+
   function apply(e: FormEvent) {
     e.preventDefault();
     setFilters(filtersOf(draft));
@@ -141,33 +160,9 @@ export function RequestsView() {
           className="flex flex-wrap items-end gap-3"
           data-testid="request-filters"
         >
-          <Field label="Request id">
-            <input
-              className={`${inputClass} w-56 font-mono`}
-              value={draft.search}
-              onChange={(e) => set("search")(e.target.value)}
-              placeholder="id or its start"
-              data-testid="filter-search"
-            />
-          </Field>
-          <Field label="From (UTC)">
-            <input
-              type="date"
-              className={inputClass}
-              value={draft.from}
-              onChange={(e) => set("from")(e.target.value)}
-              data-testid="filter-from"
-            />
-          </Field>
-          <Field label="To (UTC, included)">
-            <input
-              type="date"
-              className={inputClass}
-              value={draft.to}
-              onChange={(e) => set("to")(e.target.value)}
-              data-testid="filter-to"
-            />
-          </Field>
+          {textFilter("search", "Request id", { className: "w-56 font-mono", placeholder: "id or its start" })}
+          {textFilter("from", "From (UTC)", { type: "date" })}
+          {textFilter("to", "To (UTC, included)", { type: "date" })}
           <Field label="Team">
             <OptionSelect
               value={draft.teamId}
@@ -184,22 +179,8 @@ export function RequestsView() {
               testId="filter-key"
             />
           </Field>
-          <Field label="Model (asked or served)">
-            <input
-              className={`${inputClass} w-40`}
-              value={draft.model}
-              onChange={(e) => set("model")(e.target.value)}
-              data-testid="filter-model"
-            />
-          </Field>
-          <Field label="Provider">
-            <input
-              className={`${inputClass} w-32`}
-              value={draft.provider}
-              onChange={(e) => set("provider")(e.target.value)}
-              data-testid="filter-provider"
-            />
-          </Field>
+          {textFilter("model", "Model (asked or served)", { className: "w-40" })}
+          {textFilter("provider", "Provider", { className: "w-32" })}
           <Field label="Status">
             <OptionSelect
               value={draft.statusClass}
@@ -208,23 +189,8 @@ export function RequestsView() {
               testId="filter-status"
             />
           </Field>
-          <Field label="User">
-            <input
-              className={`${inputClass} w-32`}
-              value={draft.user}
-              onChange={(e) => set("user")(e.target.value)}
-              data-testid="filter-user"
-            />
-          </Field>
-          <Field label="Tag">
-            <input
-              className={`${inputClass} w-36`}
-              value={draft.tag}
-              onChange={(e) => set("tag")(e.target.value)}
-              placeholder="key=value"
-              data-testid="filter-tag"
-            />
-          </Field>
+          {textFilter("user", "User", { className: "w-32" })}
+          {textFilter("tag", "Tag", { className: "w-36", placeholder: "key=value" })}
           <Field label="Cache">
             <OptionSelect
               value={draft.cacheStatus}

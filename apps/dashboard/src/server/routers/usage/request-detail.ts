@@ -4,38 +4,14 @@ import { formatNanoUsd } from "@switchyard/pricing";
 import { stringTags } from "../keys/shared";
 import { bodyLoggingModes, bodyLoggingOf } from "../teams/body-logging";
 import { teamScopedProcedure } from "../../trpc";
-import { requestRow } from "./requests";
+import { requestRow, requestRowSchema } from "./requests";
 
 export const usageRequestDetailOutput = z.object({
-  request: z.object({
-    id: z.string(),
-    requestId: z.string(),
-    createdAt: z.date(),
+  /** The explorer's row, plus what only the detail shows. */
+  request: requestRowSchema.extend({
     ingestedAt: z.date(),
-    teamId: z.string(),
-    teamName: z.string().nullable(),
-    keyName: z.string().nullable(),
-    keyPrefix: z.string().nullable(),
-    endpoint: z.string(),
-    requestedModel: z.string(),
-    servedModel: z.string().nullable(),
-    provider: z.string().nullable(),
-    status: z.number().int(),
-    errorClass: z.string().nullable(),
-    inputTokens: z.number().int(),
-    outputTokens: z.number().int(),
-    cachedInputTokens: z.number().int(),
     cacheWriteTokens: z.number().int(),
-    reasoningTokens: z.number().int(),
-    estimated: z.boolean(),
     usageSource: z.string(),
-    costUsd: z.string().nullable(),
-    cacheStatus: z.string(),
-    latencyMs: z.number().int(),
-    ttftMs: z.number().int().nullable(),
-    stream: z.boolean(),
-    attempts: z.number().int(),
-    endUser: z.string().nullable(),
     tags: z.record(z.string(), z.string()),
   }),
   /**

@@ -93,7 +93,7 @@ export function requestLogWhere(teamIds: string[], f: RequestsFilter): Prisma.Re
   return { AND: and };
 }
 
-const requestRowSchema = z.object({
+export const requestRowSchema = z.object({
   id: z.string(),
   requestId: z.string(),
   createdAt: z.date(),
