@@ -256,4 +256,25 @@ describe("Prices page in Chromium", () => {
     expect(await page.getByTestId("form-error").textContent()).toContain("non-negative decimal");
     expect(await prisma.priceOverride.count({ where: { upstreamModel: "llama3-70b" } })).toBe(0);
   });
+
+  it("lets the org admin add a custom model with its own price, telling the proxies", async () => {
+    const before = notices.length;
+    await page.getByTestId("custom-model-name").fill("acme-fast");
+    await page.getByTestId("custom-model-upstream").fill("fast-1");
+    await page.getByTestId("custom-model-input").fill("1");
+    await page.getByTestId("custom-model-output").fill("2");
+    await page.getByTestId("custom-model-save").click();
+    const row = page.locator('[data-testid="custom-model-row"][data-model="acme-fast"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain("fast-1");
+    const stored = await prisma.model.findUniqueOrThrow({ where: { name: "acme-fast" } });
+    expect(stored).toMatchObject({
+      upstreamModel: "fast-1",
+      pricing: { inputPerMTok: "1", outputPerMTok: "2" },
+    });
+    expect(stored.orgId).not.toBeNull();
+    await expect
+      .poll(() => notices.slice(before).map((n) => (JSON.parse(n) as { kind: string }).kind))
+      .toContain("models");
+  });
 });

@@ -163,6 +163,33 @@ describe("per-organisation price overrides", () => {
   });
 });
 
+describe("custom models of one organisation", () => {
+  it("are callable and priced for that organisation's keys and do not exist for any other", async () => {
+    const other = await h.prisma.organization.create({ data: { slug: "initech", name: "Initech" } });
+    const otherTeam = await h.prisma.team.create({ data: { orgId: other.id, slug: "tps", name: "TPS" } });
+    const k = generateVirtualKey();
+    await h.prisma.virtualKey.create({ data: { orgId: other.id, teamId: otherTeam.id, name: "initech", keyHash: k.hash, prefix: k.prefix } });
+    const listed = await h.prisma.model.findUniqueOrThrow({ where: { name: "gpt-4o-mini" } });
+    await h.prisma.model.create({
+      data: { orgId: h.orgId, name: "acme-mini", providerId: listed.providerId, upstreamModel: listed.upstreamModel, pricing: { inputPerMTok: "1", outputPerMTok: "2" } },
+    });
+    await reloadUntil("models", () => running.snapshot.current?.models.has("acme-mini") === true);
+
+    const mine = await chat({ model: "acme-mini", messages });
+    expect(mine.status).toBe(200);
+    expect(mine.headers["x-switchyard-cost-usd"]).toBe("0.000742000"); // 16 × $1 + 363 × $2 per MTok
+    const theirs = await chat({ model: "acme-mini", messages }, { key: k.key });
+    expect(theirs.status).toBe(404);
+    expect(theirs.text).toContain("model_not_found");
+    const list = await call(`${base}/v1/models`, { key: k.key, method: "GET" });
+    expect(list.text).not.toContain("acme-mini");
+    const ownList = await call(`${base}/v1/models`, { key: h.keys.main, method: "GET" });
+    expect(ownList.text).toContain("acme-mini");
+    await h.prisma.model.delete({ where: { name: "acme-mini" } });
+    await reloadUntil("models", () => running.snapshot.current?.models.has("acme-mini") === false);
+  });
+});
+
 describe("body logging", () => {
   const secretBody = {
     model: "gpt-4o-mini",

@@ -64,6 +64,8 @@ export function pickProviderKey(provider: ProviderEntry): ProviderKeyEntry | nul
 
 export interface ModelEntry {
   name: string;
+  /** null: instance-wide (config file); set: a custom model of that organisation, callable only by its keys. */
+  orgId: string | null;
   upstreamModel: string;
   provider: ProviderEntry;
   /** Configured price, else the built-in list price of the upstream model; null = unpriced. */
@@ -151,7 +153,7 @@ export function requestedPricingFor(snapshot: Snapshot, resolved: ResolvedModel,
   if (!resolved.route) return pricingFor(snapshot, resolved.model, orgId);
   const first = resolved.route.targets[0];
   const model = first === undefined ? undefined : snapshot.models.get(first);
-  return model ? pricingFor(snapshot, model, orgId) : null;
+  return model && modelVisibleTo(model, orgId) ? pricingFor(snapshot, model, orgId) : null;
 }
 
 export interface ResolvedModel {
@@ -165,14 +167,23 @@ export interface ResolvedModel {
  * A public name → the model to serve. A route alias resolves to its first target that
  * exists (routing strategies and failover come later). Model names win over aliases.
  */
-export function resolveModel(snapshot: Snapshot, name: string): ResolvedModel | null {
+/** Whether a model may be called by a key of `orgId` (custom models belong to one organisation). */
+export function modelVisibleTo(model: ModelEntry, orgId: string | null): boolean {
+  return model.orgId === null || model.orgId === orgId;
+}
+
+/**
+ * A model name or route alias → the model to call, as seen by a key of `orgId`: another
+ * organisation's custom model does not exist for it (nor as a route target).
+ */
+export function resolveModel(snapshot: Snapshot, name: string, orgId: string | null): ResolvedModel | null {
   const model = snapshot.models.get(name);
-  if (model) return { requested: name, model, route: null };
+  if (model) return modelVisibleTo(model, orgId) ? { requested: name, model, route: null } : null;
   const route = snapshot.routes.get(name);
   if (!route) return null;
   for (const target of route.targets) {
     const m = snapshot.models.get(target);
-    if (m) return { requested: name, model: m, route };
+    if (m && modelVisibleTo(m, orgId)) return { requested: name, model: m, route };
   }
   return null;
 }
@@ -321,6 +332,7 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
     }
     modelMap.set(m.name, {
       name: m.name,
+      orgId: m.orgId,
       upstreamModel: m.upstreamModel,
       provider,
       pricing: resolvePricing(m.upstreamModel, configured),

@@ -17,6 +17,7 @@ import {
   OptionSelect,
   primaryClass,
 } from "./form-bits";
+import { CustomModelsSection } from "./custom-models";
 import { Badge, LoadState, PageHeader, Panel, PanelTitle } from "./ui";
 
 type Prices = inferRouterOutputs<AppRouter>["prices"]["list"];
@@ -293,6 +294,8 @@ export function PricesView() {
             </Panel>
           )}
         </section>
+
+        <CustomModelsSection orgId={orgId} data={data} busy={prices.isPending} />
 
         <section data-testid="price-registry">
           <h2 className="mb-2 text-sm font-semibold text-slate-700">Price registry</h2>

@@ -44,7 +44,7 @@ export function pickModel(ctx: RequestContext, deps: RouteDeps, name: string, st
   ctx.requestedModel = name;
   ctx.stream = stream;
   const snapshot = deps.getSnapshot();
-  const resolved = snapshot ? resolveModel(snapshot, name) : null;
+  const resolved = snapshot ? resolveModel(snapshot, name, ctx.key?.orgId ?? null) : null;
   if (!snapshot || !resolved) throw new AppError("model_not_found", `The model '${name}' does not exist.`, { param: "model" });
   if (!ctx.key || !isModelAllowed(ctx.key, name)) throw new AppError("model_not_allowed", `This API key may not use the model '${name}'.`, { param: "model" });
   ctx.servedModel = resolved.model.name;

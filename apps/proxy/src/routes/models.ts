@@ -3,7 +3,7 @@ import { AppError } from "@switchyard/contracts";
 import { authenticate, isModelAllowed } from "../auth";
 import type { RequestContext, RouteDeps } from "../context";
 import { sendJson } from "../http";
-import { resolveModel, type ModelEntry, type RouteEntry, type Snapshot } from "../snapshot";
+import { modelVisibleTo, resolveModel, type ModelEntry, type RouteEntry, type Snapshot } from "../snapshot";
 
 /** What a model can do, in OpenAI's snake_case; null = not configured (unknown, not "no"). */
 export interface ListedCapabilities {
@@ -90,7 +90,7 @@ export function handleListModels(req: IncomingMessage, res: ServerResponse, ctx:
   ctx.key = key;
   const data: ListedModel[] = [];
   for (const m of snapshot.models.values()) {
-    if (!isModelAllowed(key, m.name)) continue;
+    if (!modelVisibleTo(m, key.orgId) || !isModelAllowed(key, m.name)) continue;
     data.push({
       id: m.name,
       object: "model",
@@ -103,7 +103,7 @@ export function handleListModels(req: IncomingMessage, res: ServerResponse, ctx:
   }
   for (const r of snapshot.routes.values()) {
     // An alias that clashes with a model name, or whose targets are all gone, is not callable.
-    if (snapshot.models.has(r.alias) || !resolveModel(snapshot, r.alias)) continue;
+    if (snapshot.models.has(r.alias) || !resolveModel(snapshot, r.alias, key.orgId)) continue;
     if (isModelAllowed(key, r.alias)) data.push(listRoute(snapshot, r));
   }
   data.sort((a, b) => a.id.localeCompare(b.id));

@@ -1,4 +1,5 @@
 import { createTRPCRouter } from "../../trpc";
+import { pricesCreateModel, pricesDeleteModel } from "./custom-models";
 import { pricesDeleteOverride } from "./delete-override";
 import { pricesList } from "./list";
 import { pricesSetOverride } from "./set-override";
@@ -7,4 +8,6 @@ export const pricesRouter = createTRPCRouter({
   list: pricesList,
   setOverride: pricesSetOverride,
   deleteOverride: pricesDeleteOverride,
+  createModel: pricesCreateModel,
+  deleteModel: pricesDeleteModel,
 });

@@ -29,6 +29,18 @@ export const pricesListOutput = z.object({
       updatedAt: z.date(),
     }),
   ),
+  /** The organisation's custom models (callable only by its keys); rates null = unpriced. */
+  customModels: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      upstreamModel: z.string(),
+      provider: z.string(),
+      rates: ratesSchema.nullable(),
+    }),
+  ),
+  /** Providers a custom model can use: instance-wide ones and the organisation's. */
+  providers: z.array(z.object({ id: z.string(), slug: z.string() })),
   /**
    * Models this organisation uses that have no price: configured models that resolve to
    * none, and any model with requests recorded unpriced in the last 30 days.
@@ -48,7 +60,7 @@ export const pricesList = orgProcedure("read")
   .output(pricesListOutput)
   .query(async ({ ctx }) => {
     const now = new Date();
-    const [overrides, models, rollups] = await Promise.all([
+    const [overrides, models, rollups, providers] = await Promise.all([
       ctx.db.priceOverride.findMany({
         where: { orgId: ctx.org.id },
         orderBy: { upstreamModel: "asc" },
@@ -56,6 +68,8 @@ export const pricesList = orgProcedure("read")
       ctx.db.model.findMany({
         where: { OR: [{ orgId: null }, { orgId: ctx.org.id }] },
         select: {
+          id: true,
+          orgId: true,
           name: true,
           upstreamModel: true,
           pricing: true,
@@ -71,6 +85,11 @@ export const pricesList = orgProcedure("read")
           unpricedRequests: { gt: 0 },
         },
         _sum: { unpricedRequests: true },
+      }),
+      ctx.db.providerCredential.findMany({
+        where: { OR: [{ orgId: null }, { orgId: ctx.org.id }] },
+        select: { id: true, slug: true },
+        orderBy: { slug: "asc" },
       }),
     ]);
 
@@ -114,6 +133,13 @@ export const pricesList = orgProcedure("read")
 
     return {
       canEdit: isOrgAdmin(ctx.memberships, ctx.org.id),
+      customModels: models
+        .filter((m) => m.orgId === ctx.org.id)
+        .map((m) => {
+          const price = resolvePricing(m.upstreamModel, storedPricing(m.pricing), overrideByModel.get(m.upstreamModel), now);
+          return { id: m.id, name: m.name, upstreamModel: m.upstreamModel, provider: m.provider.slug, rates: price ? ratesOf(price) : null };
+        }),
+      providers,
       registry: listPriceRegistry(now).map((row) => ({
         provider: row.provider,
         model: row.model,

@@ -241,3 +241,60 @@ describe("price overrides", () => {
     );
   });
 });
+
+describe("custom models", () => {
+  it("lets an org admin add a priced custom model on a provider it may use, and tells the proxies", async () => {
+    const local = await prisma.providerCredential.findUniqueOrThrow({ where: { slug: "local" } });
+    const before = published.length;
+    const created = await (await as("olivia")).prices.createModel({
+      orgId: ids.acme,
+      name: "acme-fast",
+      providerId: local.id,
+      upstreamModel: "fast-1",
+      pricing: { inputPerMTok: "1", outputPerMTok: "2" },
+    });
+    expect(created.name).toBe("acme-fast");
+    expect(published.slice(before)).toEqual(["models"]);
+    expect(await prisma.model.findUniqueOrThrow({ where: { name: "acme-fast" } })).toMatchObject({
+      orgId: ids.acme,
+      upstreamModel: "fast-1",
+      source: "DASHBOARD",
+    });
+    const list = await (await as("mia")).prices.list({ orgId: ids.acme });
+    expect(list.providers.map((p) => p.slug)).toContain("local");
+    expect(list.customModels.map((m) => [m.name, m.rates?.inputPerMTok ?? "unpriced"])).toEqual([
+      ["acme-fast", "1"],
+      ["local-llama", "unpriced"],
+      ["priced-llama", "0.50"],
+    ]);
+    // Another organisation never sees it.
+    const theirs = await (await as("otto")).prices.list({ orgId: ids.other });
+    expect(theirs.customModels.map((m) => m.name)).toEqual(["other-private"]);
+  });
+
+  it("refuses a taken name, another organisation's provider, members and viewers; deletes only the org's own", async () => {
+    const local = await prisma.providerCredential.findUniqueOrThrow({ where: { slug: "local" } });
+    const theirProvider = await prisma.providerCredential.create({
+      data: { slug: "other-vllm", type: "openai-compatible", orgId: ids.other },
+    });
+    const input = { orgId: ids.acme, name: "other-private", providerId: local.id, upstreamModel: "x" };
+    const before = published.length;
+    await expectTrpcError((await as("olivia")).prices.createModel(input), "CONFLICT");
+    await expectTrpcError(
+      (await as("olivia")).prices.createModel({ ...input, name: "sneaky", providerId: theirProvider.id }),
+      "NOT_FOUND",
+    );
+    await expectTrpcError((await as("olivia")).prices.createModel({ ...input, name: "has space" }), "BAD_REQUEST");
+    await expectTrpcError((await as("mia")).prices.createModel({ ...input, name: "mine" }), "FORBIDDEN");
+    await expectTrpcError((await as("vera")).prices.createModel({ ...input, name: "mine" }), "FORBIDDEN");
+    const fast = await prisma.model.findUniqueOrThrow({ where: { name: "acme-fast" } });
+    await expectTrpcError(
+      (await as("otto")).prices.deleteModel({ orgId: ids.other, modelId: fast.id }),
+      "NOT_FOUND",
+    );
+    expect(published.length).toBe(before);
+    await (await as("olivia")).prices.deleteModel({ orgId: ids.acme, modelId: fast.id });
+    expect(published.slice(before)).toEqual(["models"]);
+    expect(await prisma.model.findUnique({ where: { name: "acme-fast" } })).toBeNull();
+  });
+});
