@@ -11,9 +11,9 @@ import {
   EmptyRow,
   ErrorLine,
   Field,
-  inputClass,
   OptionSelect,
   primaryClass,
+  TextField,
 } from "./form-bits";
 import { Panel, PanelTitle } from "./ui";
 
@@ -126,14 +126,13 @@ export function CustomModelsSection({
             className="flex flex-wrap items-end gap-3 p-4"
             data-testid="custom-model-form"
           >
-            <Field label="Name clients send">
-              <input
-                className={`${inputClass} w-44 font-mono`}
-                value={draft.name}
-                onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-                data-testid="custom-model-name"
-              />
-            </Field>
+            <TextField
+              label="Name clients send"
+              className="w-44 font-mono"
+              value={draft.name}
+              onChange={(v) => setDraft({ ...draft, name: v })}
+              testId="custom-model-name"
+            />
             <Field label="Provider">
               <OptionSelect
                 value={providerId}
@@ -142,32 +141,29 @@ export function CustomModelsSection({
                 testId="custom-model-provider"
               />
             </Field>
-            <Field label="Upstream model">
-              <input
-                className={`${inputClass} w-44 font-mono`}
-                value={draft.upstreamModel}
-                onChange={(e) => setDraft({ ...draft, upstreamModel: e.target.value })}
-                data-testid="custom-model-upstream"
-              />
-            </Field>
-            <Field label="Input $/MTok (optional)">
-              <input
-                className={`${inputClass} w-28`}
-                inputMode="decimal"
-                value={draft.input}
-                onChange={(e) => setDraft({ ...draft, input: e.target.value })}
-                data-testid="custom-model-input"
-              />
-            </Field>
-            <Field label="Output $/MTok (optional)">
-              <input
-                className={`${inputClass} w-28`}
-                inputMode="decimal"
-                value={draft.output}
-                onChange={(e) => setDraft({ ...draft, output: e.target.value })}
-                data-testid="custom-model-output"
-              />
-            </Field>
+            <TextField
+              label="Upstream model"
+              className="w-44 font-mono"
+              value={draft.upstreamModel}
+              onChange={(v) => setDraft({ ...draft, upstreamModel: v })}
+              testId="custom-model-upstream"
+            />
+            <TextField
+              label="Input $/MTok (optional)"
+              className="w-28"
+              inputMode="decimal"
+              value={draft.input}
+              onChange={(v) => setDraft({ ...draft, input: v })}
+              testId="custom-model-input"
+            />
+            <TextField
+              label="Output $/MTok (optional)"
+              className="w-28"
+              inputMode="decimal"
+              value={draft.output}
+              onChange={(v) => setDraft({ ...draft, output: v })}
+              testId="custom-model-output"
+            />
             <button
               type="submit"
               className={primaryClass}

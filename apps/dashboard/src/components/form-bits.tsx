@@ -28,6 +28,41 @@ export function Field({
   );
 }
 
+/** A labelled text input (the filter, price and model forms). */
+export function TextField({
+  label,
+  value,
+  onChange,
+  testId,
+  className = "",
+  type = "text",
+  placeholder,
+  inputMode,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  testId: string;
+  className?: string;
+  type?: "text" | "date";
+  placeholder?: string;
+  inputMode?: "decimal";
+}) {
+  return (
+    <Field label={label}>
+      <input
+        type={type}
+        className={`${inputClass} ${className}`}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={placeholder}
+        inputMode={inputMode}
+        data-testid={testId}
+      />
+    </Field>
+  );
+}
+
 export function ErrorLine({ error }: { error: { message: string } | null }) {
   if (!error) return null;
   return (

@@ -12,10 +12,9 @@ import {
   DataTable,
   EmptyRow,
   ErrorLine,
-  Field,
-  inputClass,
   OptionSelect,
   primaryClass,
+  TextField,
 } from "./form-bits";
 import { CustomModelsSection } from "./custom-models";
 import { Badge, LoadState, PageHeader, Panel, PanelTitle } from "./ui";
@@ -251,34 +250,32 @@ export function PricesView() {
                 className="flex flex-wrap items-end gap-3 p-4"
                 data-testid="override-form"
               >
-                <Field label="Upstream model">
-                  <input
-                    className={`${inputClass} w-52 font-mono`}
-                    value={draft.upstreamModel}
-                    onChange={(e) => setDraft({ ...draft, upstreamModel: e.target.value })}
-                    placeholder="e.g. llama3"
-                    data-testid="override-model"
-                  />
-                </Field>
+                <TextField
+                  label="Upstream model"
+                  className="w-52 font-mono"
+                  value={draft.upstreamModel}
+                  onChange={(v) => setDraft({ ...draft, upstreamModel: v })}
+                  placeholder="e.g. llama3"
+                  testId="override-model"
+                />
                 {RATE_FIELDS.map((f) => (
-                  <Field key={f.key} label={`${f.label} $/MTok${f.required ? "" : " (optional)"}`}>
-                    <input
-                      className={`${inputClass} w-28`}
-                      inputMode="decimal"
-                      value={draft[f.key]}
-                      onChange={(e) => setDraft({ ...draft, [f.key]: e.target.value })}
-                      data-testid={`override-${f.key}`}
-                    />
-                  </Field>
-                ))}
-                <Field label="Note (optional)">
-                  <input
-                    className={`${inputClass} w-52`}
-                    value={draft.note}
-                    onChange={(e) => setDraft({ ...draft, note: e.target.value })}
-                    data-testid="override-note"
+                  <TextField
+                    key={f.key}
+                    label={`${f.label} $/MTok${f.required ? "" : " (optional)"}`}
+                    className="w-28"
+                    inputMode="decimal"
+                    value={draft[f.key]}
+                    onChange={(v) => setDraft({ ...draft, [f.key]: v })}
+                    testId={`override-${f.key}`}
                   />
-                </Field>
+                ))}
+                <TextField
+                  label="Note (optional)"
+                  className="w-52"
+                  value={draft.note}
+                  onChange={(v) => setDraft({ ...draft, note: v })}
+                  testId="override-note"
+                />
                 <button
                   type="submit"
                   className={primaryClass}

@@ -8,7 +8,7 @@ import { formatDateTime, formatShortDateTime, formatInt, formatUsd } from "../li
 import { formatRequestLine } from "../lib/log-line";
 import type { AppRouter } from "../server/root";
 import { useTRPC } from "../trpc/react";
-import { buttonClass, Field, inputClass, OptionSelect, primaryClass } from "./form-bits";
+import { buttonClass, Field, OptionSelect, primaryClass, TextField } from "./form-bits";
 import { Badge, LoadState, PageHeader, Panel } from "./ui";
 
 const PAGE_SIZE = 50;
@@ -120,16 +120,7 @@ export function RequestsView() {
     label: string,
     opts: { className?: string; type?: "date"; placeholder?: string } = {},
   ) => (
-    <Field label={label}>
-      <input
-        type={opts.type ?? "text"}
-        className={`${inputClass} ${opts.className ?? ""}`}
-        value={draft[k]}
-        onChange={(e) => set(k)(e.target.value)}
-        placeholder={opts.placeholder}
-        data-testid={`filter-${k}`}
-      />
-    </Field>
+    <TextField label={label} value={draft[k]} onChange={set(k)} testId={`filter-${k}`} {...opts} />
   );
 
   function apply(e: FormEvent) {
@@ -160,7 +151,10 @@ export function RequestsView() {
           className="flex flex-wrap items-end gap-3"
           data-testid="request-filters"
         >
-          {textFilter("search", "Request id", { className: "w-56 font-mono", placeholder: "id or its start" })}
+          {textFilter("search", "Request id", {
+            className: "w-56 font-mono",
+            placeholder: "id or its start",
+          })}
           {textFilter("from", "From (UTC)", { type: "date" })}
           {textFilter("to", "To (UTC, included)", { type: "date" })}
           <Field label="Team">
