@@ -110,7 +110,9 @@ export function costOf(ctx: RequestContext): bigint | null {
  * Savings ledger: the same usage priced on the model the client asked for. Equal to
  * costOf when the requested name is the served model; null when that model is unpriced.
  */
-export function requestedCostOf(ctx: RequestContext): bigint | null {
+export function requestedCostOf(ctx: RequestContext, cost?: bigint | null): bigint | null {
+  // Usually the same price object as the served model's: the cost already computed is the answer.
+  if (cost !== undefined && ctx.requestedPricing === ctx.pricing) return cost;
   return priceUsage(ctx, ctx.requestedPricing);
 }
 

@@ -79,7 +79,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     }
     const latencyMs = Math.round(performance.now() - ctx.startedAt);
     const cost = ctx.endpoint ? costOf(ctx) : null;
-    const requestedCost = ctx.endpoint ? requestedCostOf(ctx) : null;
+    const requestedCost = ctx.endpoint ? requestedCostOf(ctx, cost) : null;
     const usageSource = ctx.usageSource ?? (ctx.usage ? "provider" : "none");
     const model = ctx.servedModel ?? "none";
     if (ctx.endpoint) {

@@ -142,7 +142,7 @@ export interface Snapshot {
 export function pricingFor(snapshot: Snapshot, model: ModelEntry, orgId: string | null): ModelPricing | null {
   const override = orgId ? snapshot.priceOverrides.get(orgId)?.get(model.upstreamModel) : undefined;
   // The override wins over the model's configured price and the registry.
-  return override ? resolvePricing(model.upstreamModel, override) : model.pricing;
+  return override ?? model.pricing;
 }
 
 /**
