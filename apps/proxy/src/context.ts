@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
-import { ZERO_USAGE, type ModelPricing, type TokenUsage, type UsageEvent } from "@switchyard/contracts";
+import { ZERO_USAGE, type AttemptRecord, type ModelPricing, type TokenUsage, type UsageEvent } from "@switchyard/contracts";
 import { computeCostNanoUsd } from "@switchyard/pricing";
 import type { Limits, RequestLimits } from "./limits";
 import type { Logger } from "./logger";
@@ -54,6 +54,8 @@ export interface RequestContext {
   /** Set when the request came through a strict route: dropped parameters become a 400. */
   strictRoute: string | null;
   attempts: number;
+  /** Every upstream attempt, in order (the request log keeps them). */
+  attemptLog: AttemptRecord[];
   clientAborted: boolean;
   /** Aborts the upstream call when the client goes away. */
   abortUpstream: (() => void) | null;
@@ -92,6 +94,7 @@ export function newRequestContext(method: string, path: string): RequestContext 
     ttftMs: null,
     strictRoute: null,
     attempts: 0,
+    attemptLog: [],
     clientAborted: false,
     abortUpstream: null,
     limits: null,

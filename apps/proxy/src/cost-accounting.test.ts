@@ -10,7 +10,7 @@ import { generateVirtualKey } from "@switchyard/db";
 import type { RunningProxy } from "./boot";
 import { costOf, newRequestContext, requestedCostOf } from "./context";
 import { redactText } from "./redact";
-import { pricingFor, requestedPricingFor, type BodyLogging } from "./snapshot";
+import { pricingFor, requestedPricingFor, type BodyLogging, type RouteEntry } from "./snapshot";
 import { call, setupHarness, usageEventFor, waitFor, type Harness } from "../test/harness";
 
 let h: Harness;
@@ -123,7 +123,15 @@ describe("savings ledger (cost on the requested model)", () => {
     const snapshot = running.snapshot.current;
     const served = snapshot?.models.get("gpt-4o-mini");
     if (!snapshot || !served) throw new Error("snapshot not loaded");
-    const route = { alias: "smart", strategy: "fallback", targets: ["enc-model", "gpt-4o-mini"], strict: false, createdAt: new Date() };
+    const route: RouteEntry = {
+      alias: "smart",
+      orgId: null,
+      strategy: "fallback",
+      targets: ["enc-model", "gpt-4o-mini"].map((model) => ({ model, weight: 1, when: null })),
+      strict: false,
+      options: {},
+      createdAt: new Date(),
+    };
     const ctx = newRequestContext("POST", "/v1/chat/completions");
     ctx.usage = { inputTokens: 16, outputTokens: 363, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
     ctx.pricing = pricingFor(snapshot, served, h.orgId);

@@ -112,6 +112,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
         latencyMs,
         ttftMs: ctx.ttftMs,
         attempts: ctx.attempts,
+        attemptLog: ctx.attemptLog,
         requestedCostNanoUsd: requestedCost === null ? null : requestedCost.toString(),
         bodies: logBodies(ctx.bodyLogging, ctx.requestBody, ctx.responseBody, deps.config.bodyLogMaxBytes),
       });

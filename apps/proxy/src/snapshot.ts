@@ -1,9 +1,21 @@
 import type { Redis } from "ioredis";
 import { resolveSecretRef } from "@switchyard/config";
-import { CONFIG_CHANGED_CHANNEL, modelPricingSchema, type ModelPricing } from "@switchyard/contracts";
+import {
+  CONFIG_CHANGED_CHANNEL,
+  configRouteTargetSchema,
+  modelCapabilitiesSchema,
+  modelPricingSchema,
+  routeOptionsSchema,
+  routeStrategies,
+  type ModelCapabilities,
+  type ModelPricing,
+  type RouteCondition,
+  type RouteOptions,
+  type RouteStrategy,
+} from "@switchyard/contracts";
 import { decodeEncryptionKey, decryptSecret, type PrismaClient } from "@switchyard/db";
 import { MAX_NANO_USD, type BudgetPeriod } from "@switchyard/limits";
-import { resolvePricing } from "@switchyard/pricing";
+import { resolveCapabilities, resolvePricing } from "@switchyard/pricing";
 import { getProviderAdapter } from "@switchyard/providers";
 import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
@@ -70,16 +82,29 @@ export interface ModelEntry {
   provider: ProviderEntry;
   /** Configured price, else the built-in list price of the upstream model; null = unpriced. */
   pricing: ModelPricing | null;
-  capabilities: Readonly<Record<string, unknown>>;
+  /** What the model can take; unset fields are unknown (and not filtered on). */
+  capabilities: Readonly<ModelCapabilities>;
   createdAt: Date;
+}
+
+export interface RouteTargetEntry {
+  /** Public model name. */
+  model: string;
+  /** weighted: relative share (default 1). */
+  weight: number;
+  /** conditional: when the target applies; null = a default target. */
+  when: RouteCondition | null;
 }
 
 export interface RouteEntry {
   alias: string;
-  strategy: string;
-  targets: string[];
+  /** null: instance-wide; set: an organisation's own route, visible only to its keys. */
+  orgId: string | null;
+  strategy: RouteStrategy;
+  targets: readonly RouteTargetEntry[];
   /** Refuse parameters a target cannot honour instead of dropping them. */
   strict: boolean;
+  options: Readonly<RouteOptions>;
   createdAt: Date;
 }
 
@@ -151,7 +176,7 @@ export function pricingFor(snapshot: Snapshot, model: ModelEntry, orgId: string 
  */
 export function requestedPricingFor(snapshot: Snapshot, resolved: ResolvedModel, orgId: string | null): ModelPricing | null {
   if (!resolved.route) return pricingFor(snapshot, resolved.model, orgId);
-  const first = resolved.route.targets[0];
+  const first = resolved.route.targets[0]?.model;
   const model = first === undefined ? undefined : snapshot.models.get(first);
   return model && modelVisibleTo(model, orgId) ? pricingFor(snapshot, model, orgId) : null;
 }
@@ -180,9 +205,9 @@ export function resolveModel(snapshot: Snapshot, name: string, orgId: string | n
   const model = snapshot.models.get(name);
   if (model) return modelVisibleTo(model, orgId) ? { requested: name, model, route: null } : null;
   const route = snapshot.routes.get(name);
-  if (!route) return null;
+  if (!route || (route.orgId !== null && route.orgId !== orgId)) return null;
   for (const target of route.targets) {
-    const m = snapshot.models.get(target);
+    const m = snapshot.models.get(target.model);
     if (m && modelVisibleTo(m, orgId)) return { requested: name, model: m, route };
   }
   return null;
@@ -205,11 +230,21 @@ function stringTags(json: unknown): Record<string, string> {
   return out;
 }
 
-function routeTargets(json: unknown): string[] {
-  if (!Array.isArray(json)) return [];
-  return json.flatMap((t: unknown) =>
-    typeof t === "object" && t !== null && "model" in t && typeof t.model === "string" ? [t.model] : [],
-  );
+/** Stored targets → entries; a malformed target is left out (and logged by the caller). */
+function routeTargets(json: unknown): { targets: RouteTargetEntry[]; invalid: number } {
+  if (!Array.isArray(json)) return { targets: [], invalid: 1 };
+  const targets: RouteTargetEntry[] = [];
+  let invalid = 0;
+  for (const t of json as unknown[]) {
+    const parsed = configRouteTargetSchema.safeParse(t);
+    if (parsed.success) targets.push({ model: parsed.data.model, weight: parsed.data.weight ?? 1, when: parsed.data.when ?? null });
+    else invalid++;
+  }
+  return { targets, invalid };
+}
+
+function routeStrategy(s: string): RouteStrategy | null {
+  return (routeStrategies as readonly string[]).includes(s) ? (s as RouteStrategy) : null;
 }
 
 function validTimeZone(tz: string): boolean {
@@ -330,20 +365,36 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
       if (parsed.success) configured = parsed.data;
       else opts.logger.warn({ model: m.name }, "ignoring invalid pricing on model");
     }
+    const caps = modelCapabilitiesSchema.safeParse(m.capabilities);
+    if (!caps.success) opts.logger.warn({ model: m.name }, "ignoring invalid capabilities on model");
     modelMap.set(m.name, {
       name: m.name,
       orgId: m.orgId,
       upstreamModel: m.upstreamModel,
       provider,
       pricing: resolvePricing(m.upstreamModel, configured),
-      capabilities: typeof m.capabilities === "object" && m.capabilities !== null ? (m.capabilities as Record<string, unknown>) : {},
+      capabilities: resolveCapabilities(m.upstreamModel, caps.success ? caps.data : {}),
       createdAt: m.createdAt,
     });
   }
 
   const routeMap = new Map<string, RouteEntry>();
   for (const r of routes) {
-    routeMap.set(r.alias, { alias: r.alias, strategy: r.strategy, targets: routeTargets(r.targets), strict: r.strict, createdAt: r.createdAt });
+    const strategy = routeStrategy(r.strategy);
+    const { targets, invalid } = routeTargets(r.targets);
+    const options = routeOptionsSchema.safeParse(r.options);
+    if (!strategy || invalid > 0 || !options.success) {
+      opts.logger.warn({ route: r.alias, strategy: r.strategy, invalidTargets: invalid, invalidOptions: !options.success }, "route has invalid parts; those are ignored");
+    }
+    routeMap.set(r.alias, {
+      alias: r.alias,
+      orgId: r.orgId,
+      strategy: strategy ?? "fallback",
+      targets,
+      strict: r.strict,
+      options: options.success ? options.data : {},
+      createdAt: r.createdAt,
+    });
   }
 
   const teamMap = new Map<string, TeamEntry>();

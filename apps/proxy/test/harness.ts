@@ -12,7 +12,8 @@ import { startMockUpstream, type MockUpstream } from "@switchyard/mock-upstream"
 import type { Redis } from "ioredis";
 import { bootProxy, type BootOptions, type RunningProxy } from "../src/boot";
 
-export const REDIS_URL = "redis://127.0.0.1:6379/1";
+/** SWITCHYARD_TEST_REDIS_URL lets a developer run one suite against a Redis of its own. */
+export const REDIS_URL = process.env.SWITCHYARD_TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
 export const ENCRYPTION_KEY = "ab".repeat(32);
 export const MOCK_PROVIDER_KEY = "sk-mock-provider-key";
 export const ENC_PROVIDER_KEY = "sk-encrypted-provider-key";

@@ -36,6 +36,8 @@ export const modelCapabilitiesSchema = z.strictObject({
   tools: z.boolean().optional(),
   vision: z.boolean().optional(),
   jsonMode: z.boolean().optional(),
+  /** Whether the model can stream (false: a streamed request skips it). */
+  streaming: z.boolean().optional(),
 });
 export type ModelCapabilities = z.infer<typeof modelCapabilitiesSchema>;
 
@@ -105,17 +107,85 @@ export const configModelSchema = z.strictObject({
 export type ConfigModel = z.infer<typeof configModelSchema>;
 
 export const routeStrategies = ["fallback", "weighted", "cheapest", "fastest", "conditional"] as const;
+export type RouteStrategy = (typeof routeStrategies)[number];
+
+/** One value or any of several (a condition matches when the request's value is one of them). */
+const matchValueSchema = z.union([z.string(), z.array(z.string()).min(1)]);
+
+/**
+ * When a conditional route's target applies: every field given must match (AND); a
+ * field's value may list alternatives (OR). Tags are the request's tags (key tags plus
+ * `x-switchyard-tags`), headers the request's HTTP headers (names lowercase),
+ * metadata the body's `metadata` object, user the `x-switchyard-user` header.
+ */
+export const routeConditionSchema = z.strictObject({
+  tags: z.record(z.string(), matchValueSchema).optional(),
+  headers: z.record(z.string(), matchValueSchema).optional(),
+  metadata: z.record(z.string(), matchValueSchema).optional(),
+  user: matchValueSchema.optional(),
+});
+export type RouteCondition = z.infer<typeof routeConditionSchema>;
+
 export const configRouteTargetSchema = z.strictObject({
   model: z.string().min(1),
+  /** weighted: relative share of traffic (default 1). */
   weight: z.number().positive().optional(),
-  when: z.record(z.string(), z.unknown()).optional(),
+  /** conditional: the target applies only when this matches; targets without `when` are the default. */
+  when: routeConditionSchema.optional(),
 });
+export type RouteTarget = z.infer<typeof configRouteTargetSchema>;
+
+/** Semantic cache: reuse the answer of a similar earlier prompt (embedding similarity). */
+export const routeSemanticCacheSchema = z.strictObject({
+  /** A model name served by this gateway that answers /v1/embeddings. */
+  embeddingModel: z.string().min(1),
+  /** Cosine similarity at or above which a cached answer is reused. */
+  threshold: z.number().gt(0).max(1).default(0.95),
+  /**
+   * Only requests at or below this temperature are answered from (or stored in) the
+   * semantic cache; a request without `temperature` counts as 1 (the providers' default).
+   */
+  maxTemperature: z.number().min(0).max(2).default(0.3),
+});
+export type RouteSemanticCache = z.infer<typeof routeSemanticCacheSchema>;
+
+export const routeCacheSchema = z.strictObject({
+  /** How long an answer is reused. */
+  ttlSeconds: z.number().int().positive().max(30 * 86_400).default(3600),
+  /** Whose requests share answers: the whole organisation (default) or each team apart. */
+  scope: z.enum(["org", "team"]).default("org"),
+  semantic: routeSemanticCacheSchema.optional(),
+});
+export type RouteCache = z.infer<typeof routeCacheSchema>;
+
+export const routeRetrySchema = z.strictObject({
+  /** Upstream attempts at most, over all targets (default 4). */
+  maxAttempts: z.number().int().min(1).max(10).optional(),
+  /** Bound on all attempts and waits, in ms, until the answer starts (default: the proxy's PROXY_REQUEST_DEADLINE_MS). */
+  deadlineMs: z.number().int().min(100).max(600_000).optional(),
+  /** A non-streamed answer cut by `finish_reason: length` with no content is retried on a target with a larger output limit. */
+  onEmptyLength: z.boolean().optional(),
+});
+export type RouteRetry = z.infer<typeof routeRetrySchema>;
+
+/** Per-route options besides strategy and targets (stored in routes.options). */
+export const routeOptionsSchema = z.strictObject({
+  /** weighted: the same end user (x-switchyard-user) always gets the same target. */
+  sticky: z.boolean().optional(),
+  /** max_tokens a request gets when it sets none, and the most it may ask for (larger values are lowered). */
+  maxTokens: z.strictObject({ default: z.number().int().positive().optional(), cap: z.number().int().positive().optional() }).optional(),
+  cache: routeCacheSchema.optional(),
+  retry: routeRetrySchema.optional(),
+});
+export type RouteOptions = z.infer<typeof routeOptionsSchema>;
+
 export const configRouteSchema = z.strictObject({
   alias: z.string().min(1).max(128),
   strategy: z.enum(routeStrategies).default("fallback"),
   targets: z.array(configRouteTargetSchema).min(1, "a route needs at least one target"),
   /** Refuse (400) parameters a target cannot honour instead of dropping them. */
   strict: z.boolean().default(false),
+  ...routeOptionsSchema.shape,
 });
 export type ConfigRoute = z.infer<typeof configRouteSchema>;
 

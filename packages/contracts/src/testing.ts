@@ -28,6 +28,7 @@ export function makeUsageEvent(n: number | string, over: Partial<UsageEvent> = {
     latencyMs: 250,
     ttftMs: null,
     attempts: 1,
+    attemptLog: [],
     bodies: null,
     ...over,
   };

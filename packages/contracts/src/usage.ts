@@ -22,7 +22,25 @@ export const ZERO_USAGE: TokenUsage = {
 };
 
 export const usageSourceSchema = z.enum(["provider", "estimated", "none"]);
-export const cacheStatusSchema = z.enum(["hit", "miss", "semantic-hit", "bypass"]);
+/** "coalesced": the answer of an identical request in flight at the same moment (one upstream call served both). */
+export const cacheStatusSchema = z.enum(["hit", "miss", "semantic-hit", "bypass", "coalesced"]);
+
+/** One upstream attempt of a request (the request log keeps them all when there was more than one clean attempt). */
+export const attemptRecordSchema = z.object({
+  /** The public model name of the target tried. */
+  model: z.string(),
+  provider: z.string(),
+  /** The provider key's label (never the key). */
+  providerKey: z.string().nullable(),
+  /** Upstream HTTP status; 0 when no HTTP answer came (connection error, timeout). */
+  status: z.number().int(),
+  /** null: this attempt succeeded. */
+  errorClass: z.string().nullable(),
+  durationMs: z.number().int().nonnegative(),
+  /** Wait before this attempt (backoff), in ms. */
+  waitMs: z.number().int().nonnegative(),
+});
+export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 export const endpointSchema = z.enum(["chat.completions", "embeddings", "messages"]);
 
 /** Integer nano-USD as a decimal string (JSON has no BigInt). */
@@ -72,6 +90,8 @@ export const usageEventSchema = z.object({
   latencyMs: z.number().int().nonnegative(),
   ttftMs: z.number().int().nonnegative().nullable(),
   attempts: z.number().int().nonnegative(),
+  /** Every upstream attempt, in order; empty for older events and requests that never reached a provider. */
+  attemptLog: z.array(attemptRecordSchema).max(20).default([]),
   /**
    * Prompt and response bodies, only when the key's team has body logging on
    * (redacted first when it is "redacted"); null otherwise. Never holds a key.

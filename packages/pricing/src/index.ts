@@ -1,2 +1,3 @@
 export * from "./cost";
 export * from "./prices";
+export * from "./capabilities";

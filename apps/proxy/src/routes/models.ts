@@ -65,10 +65,10 @@ function aliasCapabilities(targets: readonly ModelEntry[]): ListedCapabilities {
   };
 }
 
-function listRoute(snapshot: Snapshot, r: RouteEntry): ListedModel {
-  const targets = r.targets.flatMap((name) => {
-    const m = snapshot.models.get(name);
-    return m ? [m] : [];
+function listRoute(snapshot: Snapshot, r: RouteEntry, orgId: string): ListedModel {
+  const targets = r.targets.flatMap((t) => {
+    const m = snapshot.models.get(t.model);
+    return m && modelVisibleTo(m, orgId) ? [m] : [];
   });
   return {
     id: r.alias,
@@ -104,7 +104,7 @@ export function handleListModels(req: IncomingMessage, res: ServerResponse, ctx:
   for (const r of snapshot.routes.values()) {
     // An alias that clashes with a model name, or whose targets are all gone, is not callable.
     if (snapshot.models.has(r.alias) || !resolveModel(snapshot, r.alias, key.orgId)) continue;
-    if (isModelAllowed(key, r.alias)) data.push(listRoute(snapshot, r));
+    if (isModelAllowed(key, r.alias)) data.push(listRoute(snapshot, r, key.orgId));
   }
   data.sort((a, b) => a.id.localeCompare(b.id));
   ctx.status = 200;

@@ -47,8 +47,16 @@ function emptyHistogram(): number[] {
   return new Array<number>(HISTOGRAM_LENGTH).fill(0);
 }
 
+/** Answers served without a provider call of their own: cache hits and coalesced requests. */
 function isCacheHit(e: UsageEvent): boolean {
-  return e.cacheStatus === "hit" || e.cacheStatus === "semantic-hit";
+  return e.cacheStatus === "hit" || e.cacheStatus === "semantic-hit" || e.cacheStatus === "coalesced";
+}
+
+/** The attempt log as stored: null for the common single clean attempt (no row bloat). */
+function attemptLogJson(e: UsageEvent): string | null {
+  const log = e.attemptLog;
+  if (log.length === 0 || (log.length === 1 && log[0]?.errorClass === null && log[0].waitMs === 0)) return null;
+  return JSON.stringify(log);
 }
 
 /**
@@ -211,13 +219,14 @@ async function insertRequestLogs(tx: Tx, events: readonly UsageEvent[]): Promise
       ${e.servedModel}, ${e.provider}, ${e.usage.inputTokens}::int, ${e.usage.outputTokens}::int,
       ${e.usage.cachedInputTokens}::int, ${e.usage.cacheWriteTokens}::int, ${e.usage.reasoningTokens}::int,
       ${e.usageSource}, ${e.costNanoUsd}::bigint, ${e.requestedCostNanoUsd}::bigint, ${e.cacheStatus},
-      ${e.status}::int, ${e.errorClass}, ${e.latencyMs}::int, ${e.ttftMs}::int, ${e.stream}, ${e.attempts}::int)`,
+      ${e.status}::int, ${e.errorClass}, ${e.latencyMs}::int, ${e.ttftMs}::int, ${e.stream}, ${e.attempts}::int,
+      ${attemptLogJson(e)}::jsonb)`,
     );
     const rows = await tx.$queryRaw<{ requestId: string }[]>`
     INSERT INTO "request_logs" ("requestId", "createdAt", "orgId", "teamId", "virtualKeyId", "endUser",
       "tags", "endpoint", "requestedModel", "servedModel", "provider", "inputTokens", "outputTokens",
       "cachedInputTokens", "cacheWriteTokens", "reasoningTokens", "usageSource", "costNanoUsd",
-      "requestedCostNanoUsd", "cacheStatus", "status", "errorClass", "latencyMs", "ttftMs", "stream", "attempts")
+      "requestedCostNanoUsd", "cacheStatus", "status", "errorClass", "latencyMs", "ttftMs", "stream", "attempts", "attemptLog")
     VALUES ${Prisma.join(values)}
     ON CONFLICT ("requestId") DO NOTHING
     RETURNING "requestId"`;

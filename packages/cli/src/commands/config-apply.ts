@@ -12,6 +12,8 @@ import {
   providerKeyLast4,
   type ConfigModel,
   type ConfigProviderKey,
+  type ConfigRoute,
+  type RouteOptions,
   type SwitchyardConfig,
 } from "@switchyard/contracts";
 import type { CommandContext, CommandResult } from "../context";
@@ -47,9 +49,19 @@ function canonical(value: unknown): string {
   );
 }
 
+/** The route's options as stored in routes.options (only what the file sets). */
+function routeOptionsOf(r: ConfigRoute): RouteOptions {
+  const out: RouteOptions = {};
+  if (r.sticky !== undefined) out.sticky = r.sticky;
+  if (r.maxTokens !== undefined) out.maxTokens = r.maxTokens;
+  if (r.cache !== undefined) out.cache = r.cache;
+  if (r.retry !== undefined) out.retry = r.retry;
+  return out;
+}
+
 function capabilitiesOf(m: ConfigModel): Record<string, number | boolean> {
   const caps: Record<string, number | boolean> = {};
-  for (const k of ["contextWindow", "maxOutputTokens", "tools", "vision", "jsonMode"] as const) {
+  for (const k of ["contextWindow", "maxOutputTokens", "tools", "vision", "jsonMode", "streaming"] as const) {
     const v = m[k];
     if (v !== undefined) caps[k] = v;
   }
@@ -235,6 +247,7 @@ export async function applyConfig(
         if (existing && existing.source !== ConfigSource.CONFIG_FILE)
           throw conflict("route", r.alias);
         const targets = r.targets as Prisma.InputJsonValue;
+        const options = routeOptionsOf(r) as Prisma.InputJsonValue;
         if (!existing) {
           await tx.route.create({
             data: {
@@ -242,6 +255,7 @@ export async function applyConfig(
               strategy: r.strategy,
               targets,
               strict: r.strict,
+              options,
               source: ConfigSource.CONFIG_FILE,
             },
           });
@@ -249,13 +263,14 @@ export async function applyConfig(
         } else if (
           existing.strategy === r.strategy &&
           existing.strict === r.strict &&
-          canonical(existing.targets) === canonical(r.targets)
+          canonical(existing.targets) === canonical(r.targets) &&
+          canonical(existing.options) === canonical(options)
         ) {
           summary.routes.unchanged++;
         } else {
           await tx.route.update({
             where: { id: existing.id },
-            data: { strategy: r.strategy, targets, strict: r.strict },
+            data: { strategy: r.strategy, targets, strict: r.strict, options },
           });
           summary.routes.updated++;
         }
