@@ -14,6 +14,8 @@ export interface RecordedRequest {
   aborted: boolean;
   /** Set when the mock finished writing its answer. */
   completed: boolean;
+  /** The fault injected into this request (from the header, queue, per-model or standing fault); null when none. */
+  fault: string | null;
 }
 
 /** What a personality gets for one request that passed auth and fault injection. */
@@ -27,9 +29,16 @@ export interface MockRequestContext {
   scenario: string | undefined;
   /** Delay between stream events in ms (0: one event per event-loop turn). */
   eventDelayMs: number;
-  /** `stream-cut` fault: stop midway and close the socket. */
+  /** `stream-cut` / `reset-mid-stream` fault: stop midway and close the socket. */
   cut: boolean;
+  /** `slow-first-token:<ms>` fault: headers go out at once, the first event (or the JSON body) after this many ms. */
+  firstTokenDelayMs: number;
+  /** How /embeddings vectors are made: opaque per-text hashes, or the lexical embedder (similar wording → similar vectors). */
+  embeddings: MockEmbeddingMode;
 }
+
+/** "hash": a unit vector unique to the exact input (default); "lexical": see providers/lexical-embedding.ts. */
+export type MockEmbeddingMode = "hash" | "lexical";
 
 /**
  * A provider's wire behaviour: where it lives, how it authenticates, what its errors
@@ -42,6 +51,8 @@ export interface MockPersonality {
   authorize(req: IncomingMessage, rec: RecordedRequest): { status: number; body: string } | null;
   /** The provider's error body for an injected `status:<code>` fault. */
   errorBody(status: number): string;
+  /** Headers the provider sends with that error by default (e.g. Anthropic's 429 retry-after). */
+  errorHeaders?(status: number): Record<string, string>;
   handle(ctx: MockRequestContext): Promise<void>;
 }
 
@@ -55,13 +66,26 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
   res.end(body);
 }
 
+/**
+ * Under `slow-first-token`: flushes the status line and headers now and waits before the
+ * first byte of the body, as a model that accepted the request but is slow to start does.
+ * False when the client went away meanwhile.
+ */
+async function holdFirstToken(ctx: MockRequestContext): Promise<boolean> {
+  if (ctx.firstTokenDelayMs <= 0) return true;
+  ctx.res.flushHeaders();
+  await sleep(ctx.firstTokenDelayMs);
+  return !ctx.res.destroyed;
+}
+
 /** A non-streaming reply, or half of it and a dropped socket under the `stream-cut` fault. */
 export async function sendRecordedJson(ctx: MockRequestContext, body: string): Promise<void> {
+  ctx.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  if (!(await holdFirstToken(ctx))) return;
   if (!ctx.cut) {
-    sendJson(ctx.res, 200, body);
+    ctx.res.end(body);
     return;
   }
-  ctx.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   ctx.res.write(body.slice(0, Math.floor(body.length / 2)));
   await sleep(5);
   ctx.req.socket.destroy();
@@ -70,11 +94,12 @@ export async function sendRecordedJson(ctx: MockRequestContext, body: string): P
 /**
  * Writes recorded stream frames one by one (each already framed, e.g. `data: {…}\n\n`
  * or a JSON line), pausing between them as a real provider would. Under `stream-cut`
- * it stops halfway and drops the socket.
+ * it stops halfway and drops the socket; under `slow-first-token` the first frame waits.
  */
 export async function writeFrames(ctx: MockRequestContext, frames: string[], contentType = "text/event-stream; charset=utf-8"): Promise<void> {
   const stopAt = ctx.cut ? Math.ceil(frames.length / 2) : frames.length;
   ctx.res.writeHead(200, { "content-type": contentType, "cache-control": "no-cache", connection: "keep-alive" });
+  if (!(await holdFirstToken(ctx))) return;
   for (let i = 0; i < stopAt; i++) {
     if (ctx.res.destroyed) return;
     ctx.res.write(frames[i]);

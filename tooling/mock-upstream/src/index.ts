@@ -1,25 +1,36 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { headerValue, sendJson, type RecordedRequest } from "./core";
+import { headerValue, sendJson, type MockEmbeddingMode, type RecordedRequest } from "./core";
+import { FaultSchedule, parseFault, statusFaultHeaders, type FaultSpec } from "./faults";
 import { personalities, type MockProviderName } from "./providers";
 
 export * from "./fixtures";
-export type { RecordedRequest, MockPersonality, MockRequestContext } from "./core";
+export type { RecordedRequest, MockPersonality, MockRequestContext, MockEmbeddingMode } from "./core";
+export { lexicalEmbedding, lexicalTokens } from "./providers/lexical-embedding";
 export type { MockProviderName } from "./providers";
 
 /**
- * A fault the mock injects, set with `setFault` or per request with the
- * `x-mock-fault` header (the header wins):
- * - `status:<code>`: answer with that status and the provider's error body (OpenAI's
- *   400 replays the recorded unsupported_parameter error)
- * - `timeout`: never answer
- * - `reset`: destroy the socket without answering
+ * A fault the mock injects. Which one a request gets, first match wins: the
+ * `x-mock-fault` request header; the next fault of `queueFaults` (one per request; a
+ * queued null answers normally); the `setFaultFor(model)` fault when the request's model
+ * (body `model`, or the model in a Gemini / Azure path) matches; the standing `setFault`.
+ * - `status:<code>[:retry-after=<s>][:retry-after-ms=<ms>]`: answer with that status and
+ *   the provider's real error body (e.g. OpenAI's 400 replays the recorded
+ *   unsupported_parameter error, Anthropic's 529 is overloaded_error, Gemini's 429 the
+ *   recorded RESOURCE_EXHAUSTED). `retry-after=` sets the retry-after header (seconds),
+ *   `retry-after-ms=` OpenAI's retry-after-ms header; without either only the provider's
+ *   default goes out (Anthropic's 429: `retry-after: 1`; `retry-after=none` drops it).
+ * - `timeout`: never answer (the socket stays open until the client gives up)
+ * - `reset`: destroy the socket before any byte of the answer (streams and JSON alike)
+ * - `reset-mid-stream` (same as `stream-cut`): status and headers, then half the stream
+ *   events (or half the JSON body), then the socket is destroyed with no end marker
  * - `slow-first-byte:<ms>`: wait before the status line
+ * - `slow-first-token:<ms>`: status line and headers at once, the first stream event
+ *   (or the JSON body) after <ms>
  * - `slow-stream:<ms>`: wait between stream events
- * - `stream-cut`: stop midway (streams: without their end marker) and close the socket
  */
-export type MockFault = string;
+export type MockFault = FaultSpec;
 
 export interface MockUpstreamOptions {
   /** Which provider to play (default "openai"). */
@@ -30,6 +41,12 @@ export interface MockUpstreamOptions {
   eventDelayMs?: number;
   /** Keep at most this many recorded requests, oldest dropped first (default 1000). */
   maxRecorded?: number;
+  /**
+   * How /embeddings vectors are made (OpenAI personality): "hash" (default) gives each
+   * exact input its own opaque vector; "lexical" gives similar wording similar vectors
+   * (a bag-of-words embedder, for semantic-cache tests; not a language model).
+   */
+  embeddings?: MockEmbeddingMode;
 }
 
 export interface MockUpstream {
@@ -37,9 +54,22 @@ export interface MockUpstream {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /** The standing fault for every request (null: none). */
   setFault(fault: MockFault | null): void;
+  /** Faults for the next requests, one each, before any other but the header (null: answer that one normally). */
+  queueFaults(faults: readonly (MockFault | null)[]): void;
+  /** A fault only for requests for this model (null clears it); after the queue, before the standing fault. */
+  setFaultFor(model: string, fault: MockFault | null): void;
+  /** Clears the queue, the per-model faults and the standing fault. */
+  clearFaults(): void;
+  /** Requests answered with an injected fault so far (each request's fault is also on `requests[i].fault`). */
+  readonly faultsServed: number;
+  /** Queued faults not yet consumed. */
+  readonly faultsQueued: number;
   /** Which recorded reply to serve (personality-specific, e.g. OpenAI's "cached-tokens"); header `x-mock-scenario` wins. */
   setScenario(scenario: string | null): void;
+  /** Switches the /embeddings mode of a running mock (see MockUpstreamOptions.embeddings). */
+  setEmbeddings(mode: MockEmbeddingMode): void;
   close(): Promise<void>;
 }
 
@@ -56,8 +86,9 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
   const requests: RecordedRequest[] = [];
   const maxRecorded = opts.maxRecorded ?? 1000;
   const sockets = new Set<Socket>();
-  let currentFault: MockFault | null = null;
+  const faults = new FaultSchedule();
   let currentScenario: string | null = null;
+  let embeddingMode: MockEmbeddingMode = opts.embeddings ?? "hash";
 
   async function handle(req: IncomingMessage, res: ServerResponse, rec: RecordedRequest): Promise<void> {
     const denied = personality.authorize(req, rec);
@@ -65,8 +96,8 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       sendJson(res, denied.status, denied.body);
       return;
     }
-    const fault = headerValue(req.headers, "x-mock-fault") ?? currentFault ?? "";
-    const [faultName = "", faultArg = ""] = fault.split(":");
+    rec.fault = faults.next(rec);
+    const { name: faultName, arg: faultArg, options } = parseFault(rec.fault);
     if (faultName === "timeout") return; // never answer; the socket stays open until the client gives up
     if (faultName === "reset") {
       req.socket.destroy();
@@ -74,7 +105,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     }
     if (faultName === "status") {
       const status = Number(faultArg) || 500;
-      sendJson(res, status, personality.errorBody(status));
+      sendJson(res, status, personality.errorBody(status), statusFaultHeaders(options, personality.errorHeaders?.(status) ?? {}));
       return;
     }
     if (faultName === "slow-first-byte") await sleep(Number(faultArg) || 0);
@@ -86,7 +117,9 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       path,
       scenario: headerValue(req.headers, "x-mock-scenario") ?? currentScenario ?? undefined,
       eventDelayMs: faultName === "slow-stream" ? Number(faultArg) || 0 : defaultDelay,
-      cut: faultName === "stream-cut",
+      cut: faultName === "stream-cut" || faultName === "reset-mid-stream",
+      firstTokenDelayMs: faultName === "slow-first-token" ? Number(faultArg) || 0 : 0,
+      embeddings: embeddingMode,
     });
   }
 
@@ -100,6 +133,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       body: "",
       aborted: false,
       completed: false,
+      fault: null,
     };
     requests.push(rec);
     if (requests.length > maxRecorded) requests.splice(0, requests.length - maxRecorded);
@@ -137,10 +171,28 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     port,
     requests,
     setFault(fault) {
-      currentFault = fault;
+      faults.setStanding(fault);
+    },
+    queueFaults(list) {
+      faults.enqueue(list);
+    },
+    setFaultFor(model, fault) {
+      faults.setFor(model, fault);
+    },
+    clearFaults() {
+      faults.reset();
+    },
+    get faultsServed() {
+      return faults.served;
+    },
+    get faultsQueued() {
+      return faults.pending;
     },
     setScenario(scenario) {
       currentScenario = scenario;
+    },
+    setEmbeddings(mode) {
+      embeddingMode = mode;
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

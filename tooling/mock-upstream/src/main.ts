@@ -9,6 +9,8 @@ const { values } = parseArgs({
     provider: { type: "string", default: "openai" },
     host: { type: "string", default: "127.0.0.1" },
     "event-delay-ms": { type: "string", default: "0" },
+    /** "hash" (default) or "lexical": see MockUpstreamOptions.embeddings. */
+    embeddings: { type: "string", default: "hash" },
   },
 });
 
@@ -17,6 +19,7 @@ const mock = await startMockUpstream({
   port: Number(values.port),
   host: values.host,
   eventDelayMs: Number(values["event-delay-ms"]),
+  embeddings: values.embeddings === "lexical" ? "lexical" : "hash",
 });
 console.log(`mock upstream (${values.provider}, recorded replies) listening on ${mock.url}`);
 const stop = () => {

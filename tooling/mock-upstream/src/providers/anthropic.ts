@@ -127,6 +127,8 @@ export const anthropicPersonality: MockPersonality = {
     return null;
   },
   errorBody: anthropicErrorBody,
+  // Anthropic's 429 always says how long to wait (its own rate-limited scenario below uses 7 s).
+  errorHeaders: (status): Record<string, string> => (status === 429 ? { "retry-after": "1" } : {}),
   async handle(ctx) {
     const { req, res, rec } = ctx;
     if (req.method !== "POST" || ctx.path !== "/messages") {

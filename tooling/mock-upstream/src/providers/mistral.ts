@@ -19,7 +19,8 @@ function mistralError(message: unknown, type: string, code: string | null = null
 
 export function mistralErrorBody(status: number): string {
   if (status === 401) return JSON.stringify({ message: "Unauthorized", request_id: randomUUID().replace(/-/g, "") });
-  if (status === 429) return JSON.stringify({ message: "Requests rate limit exceeded" });
+  // Mistral's current 429 (its older gateway answered a bare `{"message":"Requests rate limit exceeded"}`).
+  if (status === 429) return JSON.stringify({ object: "error", message: "Rate limit exceeded", type: "rate_limited", param: null, code: "1300" });
   if (status === 400 || status === 422) {
     const detail = [{ type: "extra_forbidden", loc: ["body", "max_completion_tokens"], msg: "Extra inputs are not permitted", input: 100 }];
     return mistralError({ detail }, "invalid_request_message_error");
