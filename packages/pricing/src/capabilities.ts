@@ -12,7 +12,62 @@ export interface CapabilityEntry extends ModelCapabilities {
   source: string;
 }
 
-export const CAPABILITY_TABLE: readonly CapabilityEntry[] = [];
+const OPENAI_MODELS = "https://developers.openai.com/api/docs/models";
+const ANTHROPIC_MODELS = "https://platform.claude.com/docs/en/models";
+const GEMINI_MODELS = "https://ai.google.dev/gemini-api/docs/models";
+
+/*
+ * How the pages' words map to fields: OpenAI's "Image: input" and Gemini's "Image" input
+ * → vision; "Function calling: supported" → tools; "Structured outputs: supported" →
+ * jsonMode; OpenAI's "Streaming: supported" → streaming. Anthropic states sizes in K
+ * (200K = 200,000 tokens). A field a page does not state is left out.
+ */
+export const CAPABILITY_TABLE: readonly CapabilityEntry[] = [
+  // OpenAI
+  {
+    model: "gpt-4.1-nano",
+    source: `${OPENAI_MODELS}/gpt-4.1-nano`,
+    contextWindow: 1_047_576,
+    maxOutputTokens: 32_768,
+    tools: true,
+    vision: true,
+    jsonMode: true,
+    streaming: true,
+  },
+  {
+    model: "gpt-5-nano",
+    source: `${OPENAI_MODELS}/gpt-5-nano`,
+    contextWindow: 400_000,
+    maxOutputTokens: 128_000,
+    tools: true,
+    vision: true,
+    jsonMode: true,
+    streaming: true,
+  },
+
+  // Anthropic (tools and vision: "all current models support … vision, and tool use" on the models overview).
+  { model: "claude-opus-4-5", source: `${ANTHROPIC_MODELS}/opus-4-5/overview`, contextWindow: 200_000, maxOutputTokens: 64_000 },
+  { model: "claude-sonnet-4-5", source: `${ANTHROPIC_MODELS}/sonnet-4-5/overview`, contextWindow: 200_000, maxOutputTokens: 64_000 },
+  {
+    model: "claude-haiku-4-5",
+    source: `${ANTHROPIC_MODELS}/haiku-4-5/overview`,
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    tools: true,
+    vision: true,
+  },
+
+  // Google Gemini API
+  {
+    model: "gemini-3-flash-preview",
+    source: `${GEMINI_MODELS}/gemini-3-flash-preview`,
+    contextWindow: 1_048_576,
+    maxOutputTokens: 65_536,
+    tools: true,
+    vision: true,
+    jsonMode: true,
+  },
+];
 
 const byModel = new Map<string, CapabilityEntry>(CAPABILITY_TABLE.map((e) => [e.model, e]));
 
