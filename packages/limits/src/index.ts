@@ -3,3 +3,4 @@ export { type LimitsRedis } from "./script";
 export * from "./rate-limit";
 export * from "./budget";
 export * from "./period";
+export * from "./health";
