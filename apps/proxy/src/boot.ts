@@ -2,8 +2,12 @@ import { Redis } from "ioredis";
 import type { Dispatcher } from "undici";
 import type { ProxyEnv } from "@switchyard/config";
 import { createPrismaClient } from "@switchyard/db";
+import { healthBucketMs } from "@switchyard/limits";
 import { createProducerConnection, createQueue, createRedisConnection } from "@switchyard/jobs";
+import { ExactCache } from "./cache/exact";
+import { SemanticIndex } from "./cache/semantic";
 import { Limits } from "./limits";
+import { HealthMonitor } from "./routing/health";
 import { createLogger, type Logger } from "./logger";
 import { ProxyMetrics } from "./metrics";
 import { createProxy, type Proxy } from "./server";
@@ -20,6 +24,8 @@ export interface BootOptions {
   usageRedisUrl?: string;
   /** Redis URL for rate limits and budgets only (tests put a switchable forwarder in front); default REDIS_URL. */
   limitsRedisUrl?: string;
+  /** Redis URL for health and caches only; default REDIS_URL. */
+  routingRedisUrl?: string;
 }
 
 export interface RunningProxy {
@@ -30,12 +36,20 @@ export interface RunningProxy {
   logger: Logger;
   /** The dedicated connection of rate limits and budgets. */
   limitsRedis: Redis;
+  health: HealthMonitor;
   /** Drains in-flight requests, flushes usage events, closes every connection. */
   shutdown(graceMs?: number): Promise<void>;
 }
 
 async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
   await Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
+}
+
+function ready(connection: Redis): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (connection.status === "ready") resolve();
+    else connection.once("ready", () => resolve());
+  });
 }
 
 /**
@@ -52,19 +66,34 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
   let lastRedisError = 0;
   producerConnection.on("error", (err: Error) => {
     // ioredis reports every reconnect attempt; one line every 30 s is enough.
-    if (Date.now() - lastRedisError > 30_000) logger.warn({ err: err.message }, "usage Redis connection error (events go to the spool)");
+    if (Date.now() - lastRedisError > 30_000)
+      logger.warn({ err: err.message }, "usage Redis connection error (events go to the spool)");
     lastRedisError = Date.now();
   });
   const queue = createQueue("usage", producerConnection);
   queue.on("error", () => undefined); // surfaced by the connection handler above
-  const usage = new UsageProducer({ queue, connection: producerConnection, spoolDir: env.PROXY_SPOOL_DIR, logger, metrics });
+  const usage = new UsageProducer({
+    queue,
+    connection: producerConnection,
+    spoolDir: env.PROXY_SPOOL_DIR,
+    logger,
+    metrics,
+  });
   await usage.start();
 
-  const snapshot = new SnapshotStore({ prisma, metrics, logger, secretEnv: opts.secretEnv, encryptionKey: env.SWITCHYARD_ENCRYPTION_KEY });
+  const snapshot = new SnapshotStore({
+    prisma,
+    metrics,
+    logger,
+    secretEnv: opts.secretEnv,
+    encryptionKey: env.SWITCHYARD_ENCRYPTION_KEY,
+  });
   if (!(await snapshot.reload())) {
     await prisma.$disconnect();
     producerConnection.disconnect();
-    throw new Error("cannot load the configuration snapshot from Postgres (is DATABASE_URL right and migrated?)");
+    throw new Error(
+      "cannot load the configuration snapshot from Postgres (is DATABASE_URL right and migrated?)",
+    );
   }
   const subscriber = createRedisConnection(env.REDIS_URL);
   // Without Redis the proxy still serves (the timer refreshes the snapshot); don't hang the boot.
@@ -80,14 +109,47 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
   limitsConnection.on("error", () => undefined); // counted and logged per failed command by Limits
-  await settleWithin(
-    new Promise<void>((resolve) => {
-      if (limitsConnection.status === "ready") resolve();
-      else limitsConnection.once("ready", () => resolve());
-    }),
-    3000,
-  );
-  const limits = new Limits({ redis: limitsConnection, prefix: env.SWITCHYARD_LIMITS_PREFIX, failMode: env.PROXY_LIMITS_FAIL_MODE, metrics, logger });
+  await settleWithin(ready(limitsConnection), 3000);
+  const limits = new Limits({
+    redis: limitsConnection,
+    prefix: env.SWITCHYARD_LIMITS_PREFIX,
+    failMode: env.PROXY_LIMITS_FAIL_MODE,
+    metrics,
+    logger,
+  });
+
+  // Health and caches share one more connection: short timeouts, no offline queue; a
+  // Redis outage makes the cache miss and health local, never a request wait.
+  const routingConnection = new Redis(opts.routingRedisUrl ?? env.REDIS_URL, {
+    commandTimeout: 500,
+    connectTimeout: 2000,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  routingConnection.on("error", () => undefined); // the cache and health monitor count and log their own failures
+  // Without an offline queue, commands before the connection is up fail at once: wait for it
+  // (bounded), or a fresh replica misses every cached answer until it connects.
+  await settleWithin(ready(routingConnection), 3000);
+  const health = new HealthMonitor({
+    redis: routingConnection,
+    prefix: env.SWITCHYARD_LIMITS_PREFIX,
+    windowMs: env.PROXY_HEALTH_WINDOW_MS,
+    bucketMs: healthBucketMs(env.PROXY_HEALTH_WINDOW_MS),
+    errorRate: env.PROXY_HEALTH_ERROR_RATE,
+    minRequests: env.PROXY_HEALTH_MIN_REQUESTS,
+    openMs: env.PROXY_HEALTH_OPEN_MS,
+    rampMs: env.PROXY_HEALTH_RAMP_MS,
+    syncMs: env.PROXY_HEALTH_SYNC_MS,
+    logger,
+  });
+  health.start();
+  metrics.setCircuitSource(() => health.states());
+  const cache = new ExactCache({ redis: routingConnection, prefix: env.SWITCHYARD_LIMITS_PREFIX });
+  const semantic = new SemanticIndex({
+    redis: routingConnection,
+    prefix: env.SWITCHYARD_LIMITS_PREFIX,
+  });
 
   const proxy = createProxy({
     config: {
@@ -95,13 +157,21 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
       upstreamHeadersTimeoutMs: env.PROXY_UPSTREAM_HEADERS_TIMEOUT_MS,
       upstreamBodyTimeoutMs: env.PROXY_UPSTREAM_BODY_TIMEOUT_MS,
       bodyLogMaxBytes: env.PROXY_BODY_LOG_MAX_BYTES,
+      requestDeadlineMs: env.PROXY_REQUEST_DEADLINE_MS,
+      streamFirstByteTimeoutMs: env.PROXY_STREAM_FIRST_BYTE_TIMEOUT_MS,
+      maxAttempts: env.PROXY_MAX_ATTEMPTS,
+      retryBaseBackoffMs: env.PROXY_RETRY_BASE_BACKOFF_MS,
+      retryMaxBackoffMs: env.PROXY_RETRY_MAX_BACKOFF_MS,
     },
     getSnapshot: () => snapshot.current,
     recordUsage: (event) => usage.record(event),
     redisReachable: async () => {
       if (producerConnection.status !== "ready") return false;
       try {
-        await Promise.race([producerConnection.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 1000).unref())]);
+        await Promise.race([
+          producerConnection.ping(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 1000).unref()),
+        ]);
         return true;
       } catch {
         return false;
@@ -111,6 +181,9 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
     logger,
     dispatcher: opts.dispatcher,
     limits,
+    health,
+    cache,
+    semantic,
   });
 
   return {
@@ -120,10 +193,13 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
     metrics,
     logger,
     limitsRedis: limitsConnection,
+    health,
     async shutdown(graceMs = 10_000) {
       await proxy.close(graceMs);
       await limits.drain();
       limitsConnection.disconnect();
+      health.stop();
+      routingConnection.disconnect();
       await usage.close();
       await snapshot.stop();
       await queue.close().catch(() => undefined);

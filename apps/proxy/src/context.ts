@@ -2,10 +2,15 @@ import { randomUUID } from "node:crypto";
 import type { Dispatcher } from "undici";
 import { ZERO_USAGE, type AttemptRecord, type ModelPricing, type TokenUsage, type UsageEvent } from "@switchyard/contracts";
 import { computeCostNanoUsd } from "@switchyard/pricing";
+import type { Embedder } from "./cache/embedder";
+import type { ExactCache } from "./cache/exact";
+import type { InflightRequests } from "./cache/coalesce";
+import type { SemanticIndex } from "./cache/semantic";
 import type { Limits, RequestLimits } from "./limits";
+import type { HealthMonitor } from "./routing/health";
 import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
-import type { BodyLogging, KeyEntry, Snapshot } from "./snapshot";
+import type { BodyLogging, KeyEntry, ModelEntry, Snapshot } from "./snapshot";
 
 export type Endpoint = UsageEvent["endpoint"];
 
@@ -57,6 +62,15 @@ export interface RequestContext {
   /** Every upstream attempt, in order (the request log keeps them). */
   attemptLog: AttemptRecord[];
   clientAborted: boolean;
+  /**
+   * What earlier answers of this request cost that were thrown away and retried elsewhere
+   * (route retry.onEmptyLength): the provider billed them, so the event adds them in.
+   */
+  billedBefore: { usage: TokenUsage; costNanoUsd: bigint | null; requestedCostNanoUsd: bigint | null } | null;
+  /** Embedding calls made for the semantic cache: each is billed as a usage event of its own. */
+  embeddingCalls: { model: ModelEntry; usage: TokenUsage; latencyMs: number }[];
+  /** Size of the request body in bytes (routing skips token counting for bodies too small to matter). */
+  requestBytes: number;
   /** Aborts the upstream call when the client goes away. */
   abortUpstream: (() => void) | null;
   /** Set once the request passed its rate limits and budgets; settled after the response. */
@@ -96,6 +110,9 @@ export function newRequestContext(method: string, path: string): RequestContext 
     attempts: 0,
     attemptLog: [],
     clientAborted: false,
+    requestBytes: 0,
+    embeddingCalls: [],
+    billedBefore: null,
     abortUpstream: null,
     limits: null,
   };
@@ -106,7 +123,32 @@ export function newRequestContext(method: string, path: string): RequestContext 
  * when no model was resolved (nothing was sent to a provider).
  */
 export function costOf(ctx: RequestContext): bigint | null {
-  return priceUsage(ctx, ctx.pricing);
+  if (answeredWithoutCall(ctx)) return 0n;
+  return plusBilledBefore(priceUsage(ctx, ctx.pricing), ctx.billedBefore?.costNanoUsd);
+}
+
+function plusBilledBefore(cost: bigint | null, before: bigint | null | undefined): bigint | null {
+  if (before === undefined) return cost;
+  return cost === null || before === null ? null : cost + before;
+}
+
+/** The tokens the event reports: this answer's plus those of answers billed and retried before it. */
+export function billedUsage(ctx: RequestContext): TokenUsage | null {
+  const before = ctx.billedBefore?.usage;
+  if (!before) return ctx.usage;
+  const now = ctx.usage ?? ZERO_USAGE;
+  return {
+    inputTokens: now.inputTokens + before.inputTokens,
+    outputTokens: now.outputTokens + before.outputTokens,
+    cachedInputTokens: now.cachedInputTokens + before.cachedInputTokens,
+    cacheWriteTokens: now.cacheWriteTokens + before.cacheWriteTokens,
+    reasoningTokens: now.reasoningTokens + before.reasoningTokens,
+  };
+}
+
+/** Cache hits and coalesced requests: no provider call of their own, so $0 (the saving is recorded). */
+function answeredWithoutCall(ctx: RequestContext): boolean {
+  return ctx.cacheStatus === "hit" || ctx.cacheStatus === "semantic-hit" || ctx.cacheStatus === "coalesced";
 }
 
 /**
@@ -115,8 +157,8 @@ export function costOf(ctx: RequestContext): bigint | null {
  */
 export function requestedCostOf(ctx: RequestContext, cost?: bigint | null): bigint | null {
   // Usually the same price object as the served model's: the cost already computed is the answer.
-  if (cost !== undefined && ctx.requestedPricing === ctx.pricing) return cost;
-  return priceUsage(ctx, ctx.requestedPricing);
+  if (cost !== undefined && ctx.requestedPricing === ctx.pricing && !answeredWithoutCall(ctx)) return cost;
+  return plusBilledBefore(priceUsage(ctx, ctx.requestedPricing), ctx.billedBefore?.requestedCostNanoUsd);
 }
 
 function priceUsage(ctx: RequestContext, pricing: ModelPricing | null | undefined): bigint | null {
@@ -140,6 +182,12 @@ export interface ProxyConfig {
   upstreamBodyTimeoutMs: number;
   /** Cap on each logged body (PROXY_BODY_LOG_MAX_BYTES). */
   bodyLogMaxBytes: number;
+  /** Bound on all attempts and waits of one request until its answer starts (PROXY_REQUEST_DEADLINE_MS). */
+  requestDeadlineMs: number;
+  streamFirstByteTimeoutMs: number;
+  maxAttempts: number;
+  retryBaseBackoffMs: number;
+  retryMaxBackoffMs: number;
 }
 
 /** Everything a route handler may use. */
@@ -151,4 +199,12 @@ export interface RouteDeps {
   logger: Logger;
   /** Rate limits and budgets; null when the proxy runs without them (no limits connection). */
   limits: Limits | null;
+  /** Target health (circuits, latency, key cooldowns); null: every target counts as healthy. */
+  health: HealthMonitor | null;
+  /** Exact response cache; null: routes do not cache. */
+  cache: ExactCache | null;
+  semantic: SemanticIndex | null;
+  embed: Embedder | null;
+  /** Identical cacheable requests in flight share one upstream call. */
+  inflight: InflightRequests | null;
 }

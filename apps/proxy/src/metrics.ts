@@ -26,6 +26,27 @@ export class ProxyMetrics {
   private readonly limited = { rate_limit: 0, budget: 0 };
   private readonly limitsErrors = new Map<string, number>();
   private snapshotLoadedAt: number | null = null;
+  private readonly attempts = new Map<string, { labels: Record<string, string>; value: number }>();
+  private readonly cacheResults = new Map<string, number>();
+  private circuits: (() => readonly { target: string; state: string; errorRate: number | null }[]) | null = null;
+
+  /** One upstream attempt by target model and outcome ("ok" or its error class). */
+  countAttempt(model: string, result: string): void {
+    const key = `${model}\u0000${result}`;
+    const entry = this.attempts.get(key);
+    if (entry) entry.value++;
+    else this.attempts.set(key, { labels: { model, result }, value: 1 });
+  }
+
+  /** A cacheable request's outcome: hit, semantic-hit, coalesced, miss or bypass. */
+  countCache(result: string): void {
+    this.cacheResults.set(result, (this.cacheResults.get(result) ?? 0) + 1);
+  }
+
+  /** Where the circuit gauges come from (the health monitor's states, read at scrape time). */
+  setCircuitSource(source: () => readonly { target: string; state: string; errorRate: number | null }[]): void {
+    this.circuits = source;
+  }
 
   countRequest(status: number, model: string, endpoint: string): void {
     const l = { endpoint, model, status: String(status) };
@@ -102,6 +123,24 @@ export class ProxyMetrics {
     out.push("# HELP switchyard_limits_errors_total Rate-limit and budget commands that failed (Redis unreachable or slow), by operation.");
     out.push("# TYPE switchyard_limits_errors_total counter");
     for (const [op, v] of this.limitsErrors) out.push(`switchyard_limits_errors_total${labels({ op })} ${v}`);
+
+    out.push("# HELP switchyard_proxy_upstream_attempts_total Upstream attempts (retries and failovers included) by target model and result.");
+    out.push("# TYPE switchyard_proxy_upstream_attempts_total counter");
+    for (const { labels: l, value } of this.attempts.values()) out.push(`switchyard_proxy_upstream_attempts_total${labels(l)} ${value}`);
+
+    out.push("# HELP switchyard_proxy_cache_requests_total Requests on cached routes by result.");
+    out.push("# TYPE switchyard_proxy_cache_requests_total counter");
+    for (const [result, v] of this.cacheResults) out.push(`switchyard_proxy_cache_requests_total${labels({ result })} ${v}`);
+
+    if (this.circuits) {
+      const states = this.circuits();
+      out.push("# HELP switchyard_proxy_circuit_open Whether a target's circuit is open (1), half-open or recovering (0.5), or closed (0), as this replica sees it.");
+      out.push("# TYPE switchyard_proxy_circuit_open gauge");
+      for (const c of states) out.push(`switchyard_proxy_circuit_open${labels({ target: c.target, state: c.state })} ${c.state === "open" ? 1 : c.state === "closed" ? 0 : 0.5}`);
+      out.push("# HELP switchyard_proxy_target_error_rate Error rate of a target over the health window (shared by all replicas).");
+      out.push("# TYPE switchyard_proxy_target_error_rate gauge");
+      for (const c of states) if (c.errorRate !== null) out.push(`switchyard_proxy_target_error_rate${labels({ target: c.target })} ${c.errorRate}`);
+    }
 
     out.push("# HELP switchyard_proxy_usage_spool_events Usage events waiting in the local spool for Redis to come back.");
     out.push("# TYPE switchyard_proxy_usage_spool_events gauge");

@@ -2,10 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Agent, type Dispatcher } from "undici";
 import { AppError, type UsageEvent } from "@switchyard/contracts";
-import { formatNanoUsd } from "@switchyard/pricing";
-import { costOf, newRequestContext, requestedCostOf, type ProxyConfig, type RequestContext, type RouteDeps } from "./context";
+import { computeCostNanoUsd, formatNanoUsd } from "@switchyard/pricing";
+import { billedUsage, costOf, newRequestContext, requestedCostOf, type ProxyConfig, type RequestContext, type RouteDeps } from "./context";
 import { sendAnthropicError, sendError } from "./http";
+import { InflightRequests } from "./cache/coalesce";
+import { createEmbedder } from "./cache/embedder";
+import type { ExactCache } from "./cache/exact";
+import type { SemanticIndex } from "./cache/semantic";
 import type { Limits } from "./limits";
+import type { HealthMonitor } from "./routing/health";
 import { formatLogLine } from "./log-line";
 import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
@@ -15,7 +20,7 @@ import { handleEmbeddings } from "./routes/embeddings";
 import { handleHealthz, handleMetrics, handleReadyz } from "./routes/health";
 import { handleMessages } from "./routes/messages";
 import { handleListModels } from "./routes/models";
-import type { Snapshot } from "./snapshot";
+import { pricingFor, type KeyEntry, type Snapshot } from "./snapshot";
 
 export type { ProxyConfig } from "./context";
 
@@ -31,6 +36,11 @@ export interface ProxyDeps {
   dispatcher?: Dispatcher;
   /** Rate limits and budgets (default: none enforced). */
   limits?: Limits | null;
+  /** Target health for routing and failover (default: every target healthy). */
+  health?: HealthMonitor | null;
+  /** Response caches (default: none; routes with `cache` then do not cache). */
+  cache?: ExactCache | null;
+  semantic?: SemanticIndex | null;
 }
 
 export interface Proxy {
@@ -42,6 +52,41 @@ export interface Proxy {
 
 type Route = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void | Promise<void>;
 
+/**
+ * The semantic cache's embedding call, billed as an embeddings request of the same key
+ * (request id: the chat request's plus "-emb"), tagged so analytics can tell it apart.
+ */
+function embeddingCallEvent(ctx: RequestContext, key: KeyEntry, call: RequestContext["embeddingCalls"][number], snapshot: Snapshot | null): UsageEvent {
+  const pricing = snapshot ? pricingFor(snapshot, call.model, key.orgId) : null;
+  const cost = pricing ? computeCostNanoUsd(call.usage, pricing).toString() : null;
+  return {
+    requestId: `${ctx.requestId}-emb`,
+    occurredAt: ctx.occurredAt.toISOString(),
+    orgId: key.orgId,
+    teamId: key.teamId,
+    virtualKeyId: key.id,
+    endUser: ctx.endUser,
+    tags: { ...ctx.tags, switchyard: "semantic-cache" },
+    endpoint: "embeddings",
+    requestedModel: call.model.name,
+    servedModel: call.model.name,
+    provider: call.model.provider.slug,
+    stream: false,
+    status: 200,
+    errorClass: null,
+    usage: call.usage,
+    usageSource: "provider",
+    costNanoUsd: cost,
+    requestedCostNanoUsd: cost,
+    cacheStatus: "miss",
+    latencyMs: call.latencyMs,
+    ttftMs: null,
+    attempts: 1,
+    attemptLog: [],
+    bodies: null,
+  };
+}
+
 /** The HTTP server of the proxy, with no I/O of its own besides the provider calls. */
 export function createProxy(deps: ProxyDeps): Proxy {
   const ownDispatcher = deps.dispatcher ? null : new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
@@ -52,7 +97,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
     metrics: deps.metrics,
     logger: deps.logger,
     limits: deps.limits ?? null,
+    health: deps.health ?? null,
+    cache: deps.cache ?? null,
+    semantic: deps.semantic ?? null,
+    embed: null,
+    inflight: deps.cache ? new InflightRequests() : null,
   };
+  // The semantic cache embeds through the gateway's own providers, i.e. these route deps.
+  if (routeDeps.semantic) routeDeps.embed = createEmbedder(routeDeps);
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
     "/v1/chat/completions": { POST: (req, res, ctx) => handleChatCompletions(req, res, ctx, routeDeps) },
@@ -104,7 +156,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
         stream: ctx.stream,
         status: ctx.status,
         errorClass: ctx.errorClass,
-        usage: ctx.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+        usage: billedUsage(ctx) ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
         // A route that estimated the usage (tokenizer) says so; otherwise no provider usage means "none".
         usageSource,
         costNanoUsd: cost === null ? null : cost.toString(),
@@ -117,6 +169,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
         bodies: logBodies(ctx.bodyLogging, ctx.requestBody, ctx.responseBody, deps.config.bodyLogMaxBytes),
       });
     }
+    if (ctx.key) for (const call of ctx.embeddingCalls) deps.recordUsage(embeddingCallEvent(ctx, ctx.key, call, deps.getSnapshot()));
     // Done with them: the event holds the (capped, maybe redacted) copies.
     ctx.requestBody = null;
     ctx.responseBody = null;

@@ -63,14 +63,18 @@ export interface ProviderEntry {
 
 /**
  * The key for one upstream request: the provider's keys in turn, so load spreads over
- * the accounts. Failing over to another key on 401/429 belongs to the retry/failover
- * logic (a later issue), which will call this again for its next attempt.
+ * the accounts, skipping keys that are cooling down after a 429 (any key when all are).
  */
-export function pickProviderKey(provider: ProviderEntry): ProviderKeyEntry | null {
+export function pickProviderKey(provider: ProviderEntry, coolingDown?: (keyId: string) => boolean): ProviderKeyEntry | null {
   const n = provider.keys.length;
   if (n === 0) return null;
-  const key = provider.keys[provider.nextKey % n]!;
-  provider.nextKey = (provider.nextKey + 1) % n;
+  let offset = 0;
+  if (coolingDown) {
+    while (offset < n && coolingDown(provider.keys[(provider.nextKey + offset) % n]!.id)) offset++;
+    if (offset === n) offset = 0;
+  }
+  const key = provider.keys[(provider.nextKey + offset) % n]!;
+  provider.nextKey = (provider.nextKey + offset + 1) % n;
   return key;
 }
 

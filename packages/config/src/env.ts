@@ -32,6 +32,8 @@ const mailEnv = {
   DASHBOARD_URL: z.string().url().optional(),
 };
 
+const healthWindowMs = z.coerce.number().int().positive().default(120_000);
+
 export const proxyEnvSchema = baseEnvSchema.extend({
   PROXY_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   PROXY_HOST: z.string().default("0.0.0.0"),
@@ -55,6 +57,31 @@ export const proxyEnvSchema = baseEnvSchema.extend({
   PROXY_LIMITS_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
   /** Cap (bytes, each of request and response) on bodies kept for teams with body logging on. */
   PROXY_BODY_LOG_MAX_BYTES: z.coerce.number().int().positive().default(32_768),
+  /**
+   * Bound on all attempts, backoffs and failovers of one request until its answer starts
+   * (a route's retry.deadlineMs overrides it).
+   */
+  PROXY_REQUEST_DEADLINE_MS: z.coerce.number().int().positive().default(120_000),
+  /** A stream whose first byte takes longer fails over (before anything reached the client). */
+  PROXY_STREAM_FIRST_BYTE_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Upstream attempts per request over all targets (a route's retry.maxAttempts overrides it). */
+  PROXY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
+  /** Longest single backoff on a 429/529; a longer retry-after moves to the next target instead. */
+  PROXY_RETRY_MAX_BACKOFF_MS: z.coerce.number().int().nonnegative().default(8_000),
+  /** First backoff step (doubled per retry, full jitter). */
+  PROXY_RETRY_BASE_BACKOFF_MS: z.coerce.number().int().nonnegative().default(250),
+  /** Health window per target: error rate and latency over this long, shared through Redis. */
+  PROXY_HEALTH_WINDOW_MS: healthWindowMs,
+  /** Error rate (0–1) over the window at which a target's circuit opens. */
+  PROXY_HEALTH_ERROR_RATE: z.coerce.number().gt(0).max(1).default(0.1),
+  /** Fewest requests in the window before the error rate can open a circuit. */
+  PROXY_HEALTH_MIN_REQUESTS: z.coerce.number().int().positive().default(10),
+  /** How long an opened circuit stays open before it is probed (doubles on a failed probe). */
+  PROXY_HEALTH_OPEN_MS: z.coerce.number().int().positive().default(30_000),
+  /** After a good probe, traffic comes back from 10 % to 100 % over this long. */
+  PROXY_HEALTH_RAMP_MS: z.coerce.number().int().positive().default(60_000),
+  /** How often a replica shares its health counts through Redis and reads everyone's. */
+  PROXY_HEALTH_SYNC_MS: z.coerce.number().int().positive().default(1_000),
 });
 export type ProxyEnv = z.infer<typeof proxyEnvSchema>;
 
@@ -82,6 +109,10 @@ export const dashboardEnvSchema = baseEnvSchema.extend({
   DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   BETTER_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   BETTER_AUTH_URL: z.string().url().optional(),
+  /** The proxies' Redis key prefix: the Health page reads their counters. */
+  SWITCHYARD_LIMITS_PREFIX: limitsPrefix,
+  /** The proxies' health window (the Health page reads the same buckets). */
+  PROXY_HEALTH_WINDOW_MS: healthWindowMs,
   ...mailEnv,
 });
 export type DashboardEnv = z.infer<typeof dashboardEnvSchema>;

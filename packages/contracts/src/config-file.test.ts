@@ -46,3 +46,50 @@ describe("provider keys in switchyard.yaml", () => {
     expect(switchyardConfigSchema.safeParse(provider({ apiKeys: [{ label: "bad label", apiKey: "x" }] })).success).toBe(false);
   });
 });
+
+describe("routes in switchyard.yaml", () => {
+  const base = {
+    providers: [{ id: "p", type: "openai" }],
+    models: [
+      { name: "a", provider: "p" },
+      { name: "b", provider: "p" },
+      { name: "emb", provider: "p" },
+    ],
+  };
+  it("takes strategies, weights, conditions, max tokens, cache and retry options with defaults", () => {
+    const cfg = switchyardConfigSchema.parse({
+      ...base,
+      routes: [
+        { alias: "ab", strategy: "weighted", sticky: true, targets: [{ model: "a", weight: 9 }, { model: "b", weight: 1 }] },
+        { alias: "tiered", strategy: "conditional", targets: [{ model: "b", when: { tags: { tier: ["gold", "platinum"] }, headers: { "x-env": "prod" } } }, { model: "a" }] },
+        { alias: "cached", targets: [{ model: "a" }], maxTokens: { default: 512, cap: 2048 }, cache: { semantic: { embeddingModel: "emb" } }, retry: { maxAttempts: 2, onEmptyLength: true } },
+      ],
+    });
+    expect(cfg.routes[0]?.sticky).toBe(true);
+    expect(cfg.routes[1]?.targets[0]?.when?.tags?.tier).toEqual(["gold", "platinum"]);
+    const cache = cfg.routes[2]?.cache;
+    expect(cache).toEqual({ ttlSeconds: 3600, scope: "org", semantic: { embeddingModel: "emb", threshold: 0.95, maxTemperature: 0.3 } });
+    expect(cfg.routes[2]?.retry).toEqual({ maxAttempts: 2, onEmptyLength: true });
+  });
+  it("names the field of a misplaced weight or condition, an unknown embedding model and a default above the cap", () => {
+    const r = switchyardConfigSchema.safeParse({
+      ...base,
+      routes: [
+        { alias: "x", strategy: "fallback", targets: [{ model: "a", weight: 2 }, { model: "b", when: { user: "u1" } }] },
+        { alias: "y", targets: [{ model: "a" }], cache: { semantic: { embeddingModel: "nope" } }, maxTokens: { default: 900, cap: 100 } },
+      ],
+    });
+    expect(r.error?.issues.map((i) => i.path.join("."))).toEqual([
+      "routes.0.targets.0.weight",
+      "routes.0.targets.1.when",
+      "routes.1.cache.semantic.embeddingModel",
+      "routes.1.maxTokens.default",
+    ]);
+  });
+  it("rejects an unknown condition field and a threshold out of range", () => {
+    const when = switchyardConfigSchema.safeParse({ ...base, routes: [{ alias: "x", strategy: "conditional", targets: [{ model: "a", when: { colour: "red" } }] }] });
+    expect(when.success).toBe(false);
+    const threshold = switchyardConfigSchema.safeParse({ ...base, routes: [{ alias: "x", targets: [{ model: "a" }], cache: { semantic: { embeddingModel: "emb", threshold: 1.5 } } }] });
+    expect(threshold.error?.issues[0]?.path).toEqual(["routes", 0, "cache", "semantic", "threshold"]);
+  });
+});

@@ -215,7 +215,16 @@ export const switchyardConfigSchema = z
       r.targets.forEach((t, j) => {
         if (!modelNames.has(t.model))
           ctx.addIssue({ code: "custom", path: ["routes", i, "targets", j, "model"], message: `unknown model "${t.model}" (declare it under models)` });
+        if (t.weight !== undefined && r.strategy !== "weighted")
+          ctx.addIssue({ code: "custom", path: ["routes", i, "targets", j, "weight"], message: `weight only applies to strategy "weighted"` });
+        if (t.when !== undefined && r.strategy !== "conditional")
+          ctx.addIssue({ code: "custom", path: ["routes", i, "targets", j, "when"], message: `when only applies to strategy "conditional"` });
       });
+      const embeddingModel = r.cache?.semantic?.embeddingModel;
+      if (embeddingModel !== undefined && !modelNames.has(embeddingModel))
+        ctx.addIssue({ code: "custom", path: ["routes", i, "cache", "semantic", "embeddingModel"], message: `unknown model "${embeddingModel}" (declare it under models)` });
+      if (r.maxTokens?.default !== undefined && r.maxTokens.cap !== undefined && r.maxTokens.default > r.maxTokens.cap)
+        ctx.addIssue({ code: "custom", path: ["routes", i, "maxTokens", "default"], message: "the default must not exceed the cap" });
     });
   });
 export type SwitchyardConfig = z.infer<typeof switchyardConfigSchema>;

@@ -12,6 +12,7 @@ export * from "./sse";
 export * from "./errors";
 export * from "./embeddings";
 export * from "./connection-check";
+export { toOpenAiUsage } from "./usage";
 export * as inboundAnthropic from "./inbound/anthropic";
 export * as openai from "./openai";
 export { openAiAdapter, openAiCompatibleAdapter, OPENAI_DEFAULT_BASE_URL } from "./openai";

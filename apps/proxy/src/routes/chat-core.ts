@@ -8,12 +8,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { countTextTokens, estimateChatInputTokens } from "@switchyard/tokenizer";
 import { request as undiciRequest, type Dispatcher } from "undici";
 import { AppError, type ChatCompletion, type ChatCompletionRequest, type ErrorCode } from "@switchyard/contracts";
-import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo, type UpstreamHttpRequest, type UpstreamTarget } from "@switchyard/providers";
+import type { UpstreamErrorInfo, UpstreamHttpRequest, UpstreamTarget } from "@switchyard/providers";
 import { authenticate, isModelAllowed, parseTagsHeader } from "../auth";
 import { keepRequestBody, keepResponseBody, type RequestContext, type RouteDeps } from "../context";
 import { ProviderHttpError, readBodyLimited } from "../http";
 import { maxOutputTokensFor, type LimitDemand } from "../limits";
+import { transportError, type ProviderCall } from "../routing/failover";
 import { pickProviderKey, pricingFor, requestedPricingFor, resolveModel, type ModelEntry } from "../snapshot";
+
+export { transportError, type ProviderCall } from "../routing/failover";
 
 export const firstHeader = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -31,6 +34,7 @@ export async function admitRequest(req: IncomingMessage, ctx: RequestContext, de
   ctx.bodyLogging = snapshot.teams.get(ctx.key.teamId)?.bodyLogging ?? "off";
 
   const raw = await readBodyLimited(req, deps.config.maxBodyBytes);
+  ctx.requestBytes = raw.length;
   keepRequestBody(ctx, raw);
   try {
     return JSON.parse(raw.toString("utf8")) as unknown;
@@ -71,17 +75,6 @@ export function chatDemand(body: ChatCompletionRequest, model: ModelEntry): Limi
     estimateInputTokens: () => estimateChatInputTokens(body, model.upstreamModel, model.provider.type),
     maxOutputTokens: maxOutputTokensFor(body, model),
   };
-}
-
-/** An undici failure (no HTTP answer) → 504 for timeouts, 502 otherwise; the message names the provider. */
-export function transportError(err: unknown, provider: string): AppError {
-  const code = (err as { code?: unknown }).code;
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
-    return new AppError("upstream_timeout", `Provider "${provider}" did not respond in time.`, { cause: err });
-  }
-  // Only the error code: the message would reveal the provider's address.
-  const reason = typeof code === "string" ? code : (err as Error).name;
-  return new AppError("upstream_error", `Could not reach provider "${provider}" (${reason}).`, { cause: err });
 }
 
 /** Kinds that are the client's to fix: the provider's status and message pass through. */
@@ -152,7 +145,7 @@ export async function sendUpstream(
   return upstream;
 }
 
-/** Where and as whom to call the model's provider; picks the provider's next key. */
+/** Where and as whom to call the model's provider (embeddings); picks the provider's next key. */
 export function upstreamTargetFor(model: ModelEntry): UpstreamTarget {
   return {
     baseUrl: model.provider.baseUrl,
@@ -160,59 +153,6 @@ export function upstreamTargetFor(model: ModelEntry): UpstreamTarget {
     upstreamModel: model.upstreamModel,
     apiVersion: model.provider.apiVersion,
   };
-}
-
-export interface ProviderCall {
-  adapter: ProviderAdapter;
-  /** The public model name, for providers whose stream does not name it. */
-  model: string;
-  prepared: PreparedChatRequest;
-  upstream: Dispatcher.ResponseData;
-}
-
-/**
- * Sends the canonical request to the model's provider. Resolves with a 2xx upstream
- * response; an upstream error status is classified and thrown (the route's error
- * renderer gives it the client's format). `extraDroppedParams`: parameters the inbound
- * translation already left out.
- */
-export async function callProvider(
-  res: ServerResponse,
-  ctx: RequestContext,
-  deps: RouteDeps,
-  body: ChatCompletionRequest,
-  model: ModelEntry,
-  extraDroppedParams: readonly string[] = [],
-): Promise<ProviderCall> {
-  res.setHeader("x-switchyard-provider", model.provider.slug);
-  res.setHeader("x-switchyard-model", model.name);
-  res.setHeader("x-switchyard-cache", "miss");
-
-  const adapter = getProviderAdapter(model.provider.type);
-  if (!adapter) {
-    throw new AppError("upstream_error", `Provider "${model.provider.slug}" has type "${model.provider.type}", which this gateway version cannot call yet.`);
-  }
-  let prepared: PreparedChatRequest;
-  try {
-    prepared = adapter.prepareChatRequest(body, upstreamTargetFor(model));
-  } catch (err) {
-    // An adapter refusing what its provider cannot do (e.g. n > 1 on Anthropic) is the client's 400.
-    if (err instanceof AppError) throw err;
-    throw new AppError("upstream_error", `Provider "${model.provider.slug}" is misconfigured: ${(err as Error).message}.`);
-  }
-
-  const dropped = [...extraDroppedParams, ...prepared.droppedParams];
-  if (dropped.length > 0 && ctx.strictRoute) {
-    throw new AppError(
-      "invalid_request",
-      `Provider "${model.provider.slug}" cannot honour ${dropped.join(", ")}, and route "${ctx.strictRoute}" is strict: remove ${dropped.length > 1 ? "them" : "it"} or use a route that is not strict.`,
-      { param: dropped[0] ?? null },
-    );
-  }
-  if (dropped.length > 0) res.setHeader("x-switchyard-dropped-params", dropped.join(","));
-
-  const upstream = await sendUpstream(ctx, deps, prepared.http, model.provider.slug, (status, text) => adapter.classifyError(status, text));
-  return { adapter, model: model.name, prepared, upstream };
 }
 
 export interface CompletionReply {
@@ -224,7 +164,8 @@ export interface CompletionReply {
 }
 
 /** Reads a non-streaming reply, records its usage, and translates it to OpenAI's shape. */
-export async function readCompletion(ctx: RequestContext, call: ProviderCall, model: ModelEntry): Promise<CompletionReply> {
+export async function readCompletion(ctx: RequestContext, call: ProviderCall): Promise<CompletionReply> {
+  const model = call.model;
   let payload: Buffer;
   try {
     payload = Buffer.from(await call.upstream.body.arrayBuffer());
@@ -278,16 +219,9 @@ export interface StreamEncoder {
 /** OpenAI SSE kept per stream for estimating usage a provider did not report (bounded). */
 const MAX_KEPT_STREAM_CHARS = 4 * 1024 * 1024;
 
-/**
- * Streams the provider's answer through the adapter (and the encoder, if any) to the
- * client as it arrives. Returns the OpenAI SSE it produced (up to 4 MiB), from which
- * estimateUsageIfMissing counts the output of a stream that ended without usage.
- */
-export async function pumpStream(res: ServerResponse, ctx: RequestContext, call: ProviderCall, provider: string, encoder?: StreamEncoder): Promise<string[]> {
-  const produced: string[] = [];
-  let producedChars = 0;
-  const { adapter, upstream } = call;
-  res.writeHead(upstream.statusCode, {
+/** Opens the client's stream: status and headers go out at once. */
+export function startStream(res: ServerResponse, ctx: RequestContext, encoder?: StreamEncoder): void {
+  res.writeHead(200, {
     // Whatever the provider streams, the adapters emit OpenAI SSE.
     "content-type": encoder?.contentType ?? "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
@@ -295,25 +229,72 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
     "x-accel-buffering": "no",
   });
   res.flushHeaders();
-  ctx.status = upstream.statusCode;
-  let state = adapter.initStreamState({ clientWantsUsage: call.prepared.clientWantsUsage, model: call.model });
+  ctx.status = 200;
+}
+
+/** Writes a piece of OpenAI SSE to the client (re-encoded when the client speaks another format), honouring backpressure. */
+export async function writeStreamPiece(res: ServerResponse, ctx: RequestContext, output: string, firstContent: boolean, encoder?: StreamEncoder): Promise<void> {
+  if (firstContent && ctx.ttftMs === null) ctx.ttftMs = Math.round(performance.now() - ctx.startedAt);
+  const out = encoder && output ? encoder.push(output) : output;
+  if (out) ctx.chunks += countSseEvents(out);
+  if (out && !res.destroyed && !res.write(out)) await drained(res);
+}
+
+/**
+ * Ends the client's stream. A stream that broke after its first byte cannot change its
+ * status any more: it ends with an error event the SDKs raise (OpenAI: `data: {"error":…}`;
+ * Anthropic: `event: error`), never with a silent cut.
+ */
+export function endStream(res: ServerResponse, ctx: RequestContext, failure: { status: number; message: string } | null, encoder?: StreamEncoder): void {
+  if (!ctx.clientAborted && !res.destroyed) {
+    let tail: string;
+    if (encoder) tail = encoder.end(failure);
+    else if (failure) {
+      const error = { message: failure.message, type: failure.status === 504 ? "timeout_error" : "server_error", code: "upstream_stream_interrupted", param: null };
+      tail = `data: ${JSON.stringify({ error })}\n\n`;
+    } else tail = "";
+    if (tail) {
+      ctx.chunks += countSseEvents(tail);
+      res.write(tail);
+    }
+  }
+  if (!res.destroyed) res.end();
+}
+
+/**
+ * Streams the provider's answer through the adapter (and the encoder, if any) to the
+ * client as it arrives, starting with the first chunk failover already read. Returns
+ * the OpenAI SSE it produced (up to 4 MiB), from which estimateUsageIfMissing counts
+ * the output of a stream that ended without usage and the cache assembles the answer.
+ * `tap` sees each piece of OpenAI SSE as it is produced (request coalescing).
+ */
+export async function pumpStream(res: ServerResponse, ctx: RequestContext, call: ProviderCall, encoder?: StreamEncoder, tap?: (openAiSse: string) => void): Promise<string[]> {
+  const produced: string[] = [];
+  let producedChars = 0;
+  const { adapter } = call;
+  const provider = call.model.provider.slug;
+  startStream(res, ctx, encoder);
+  let state = adapter.initStreamState({ clientWantsUsage: call.prepared.clientWantsUsage, model: call.model.name });
   const decoder = new TextDecoder();
   const forward = async (output: string, firstContent: boolean) => {
-    if (firstContent && ctx.ttftMs === null) ctx.ttftMs = Math.round(performance.now() - ctx.startedAt);
     if (output && producedChars < MAX_KEPT_STREAM_CHARS) {
       produced.push(output);
       producedChars += output.length;
     }
-    const out = encoder && output ? encoder.push(output) : output;
-    if (out) ctx.chunks += countSseEvents(out);
-    if (out && !res.write(out)) await drained(res);
+    if (output) tap?.(output);
+    await writeStreamPiece(res, ctx, output, firstContent, encoder);
+  };
+  const transform = async (chunk: Buffer) => {
+    const step = adapter.transformStream(state, decoder.decode(chunk, { stream: true }));
+    state = step.state;
+    await forward(step.output, step.firstContent);
   };
   let failure: AppError | null = null;
   try {
-    for await (const chunk of upstream.body) {
-      const step = adapter.transformStream(state, decoder.decode(chunk as Buffer, { stream: true }));
-      state = step.state;
-      await forward(step.output, step.firstContent);
+    if (call.firstChunk) await transform(call.firstChunk);
+    const chunks = call.chunks;
+    for (let next = chunks ? await chunks.next() : { done: true as const, value: undefined }; !next.done; next = await chunks!.next()) {
+      await transform(next.value);
     }
     const last = adapter.transformStream(state, decoder.decode());
     const end = adapter.finishStream(last.state);
@@ -329,16 +310,12 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
     ctx.status = failure?.status ?? 502;
     ctx.errorClass = failure?.code === "upstream_timeout" ? "upstream_timeout" : "upstream_stream_interrupted";
   }
-  if (encoder && !ctx.clientAborted && !res.destroyed) {
-    const tail = encoder.end(
-      completed ? null : { status: failure?.status ?? 502, message: failure?.message ?? `Provider "${provider}" ended the stream before it was complete.` },
-    );
-    if (tail) {
-      ctx.chunks += countSseEvents(tail);
-      res.write(tail);
-    }
-  }
-  if (!res.destroyed) res.end();
+  endStream(
+    res,
+    ctx,
+    completed ? null : { status: failure?.status ?? 502, message: failure?.message ?? `Provider "${provider}" ended the stream before it was complete.` },
+    encoder,
+  );
   return produced;
 }
 

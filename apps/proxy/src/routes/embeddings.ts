@@ -6,19 +6,22 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import { z } from "zod";
-import { AppError, ZERO_USAGE } from "@switchyard/contracts";
+import { AppError, ZERO_USAGE, type TokenUsage } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
 import {
   EmbeddingRequestError,
   getEmbeddingAdapter,
   getProviderAdapter,
   openAiAdapter,
+  type EmbeddingAdapter,
   type EmbeddingRequest,
+  type OpenAiEmbeddingList,
   type PreparedEmbeddingRequest,
 } from "@switchyard/providers";
 import { countEmbeddingInputTokens } from "@switchyard/tokenizer";
 import { costOf, keepResponseBody, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
+import type { ModelEntry } from "../snapshot";
 import { admitRequest, enforceLimits, pickModel, sendUpstream, transportError, upstreamTargetFor } from "./chat-core";
 
 /** OpenAI's CreateEmbeddingRequest: what the gateway relies on; other fields pass through. */
@@ -50,19 +53,7 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
   res.setHeader("x-switchyard-provider", model.provider.slug);
   res.setHeader("x-switchyard-model", model.name);
 
-  const adapter = getEmbeddingAdapter(model.provider.type);
-  if (!adapter) {
-    throw new AppError("invalid_request", `The model '${body.model}' is served by provider "${model.provider.slug}" (${model.provider.type}), which has no embeddings API.`, {
-      param: "model",
-    });
-  }
-  let prepared: PreparedEmbeddingRequest;
-  try {
-    prepared = adapter.prepareEmbeddingRequest(body, upstreamTargetFor(model));
-  } catch (err) {
-    if (err instanceof EmbeddingRequestError) throw new AppError("invalid_request", err.message, { param: err.param });
-    throw new AppError("upstream_error", `Provider "${model.provider.slug}" is misconfigured: ${(err as Error).message}.`);
-  }
+  const { adapter, prepared } = prepareEmbeddingCall(model, body);
   if (prepared.droppedParams.length > 0) res.setHeader("x-switchyard-dropped-params", prepared.droppedParams.join(","));
 
   // Embeddings produce no output tokens: the worst case is the input alone.
@@ -91,23 +82,10 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
     ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
     throw e;
   }
-  let reply: unknown;
-  try {
-    reply = JSON.parse(payload.toString("utf8"));
-  } catch {
-    throw new AppError("upstream_error", `Provider "${model.provider.slug}" returned an embeddings reply that is not JSON.`);
-  }
-
-  ctx.usage = adapter.extractEmbeddingUsage(reply);
-  let estimated: number | null = null;
-  if (ctx.usage === null) {
-    // No usage from the provider (Gemini): count the input ourselves and say so on the event.
-    estimated = (await countEmbeddingInputTokens(body.input, model.upstreamModel, model.provider.type)).tokens;
-    ctx.usage = { ...ZERO_USAGE, inputTokens: estimated };
-    ctx.usageSource = "estimated";
-  }
-  const translated = adapter.translateEmbeddingResponse(reply, { model: model.name, encodingFormat: prepared.encodingFormat, estimatedInputTokens: estimated });
-  if (translated) payload = Buffer.from(JSON.stringify(translated));
+  const reply = await interpretEmbeddingReply(model, body, adapter, prepared, payload);
+  ctx.usage = reply.usage;
+  if (reply.usageEstimated) ctx.usageSource = "estimated";
+  if (reply.translated) payload = Buffer.from(JSON.stringify(reply.translated));
 
   const cost = costOf(ctx);
   const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": payload.length };
@@ -116,4 +94,63 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
   res.writeHead(upstream.statusCode, headers);
   keepResponseBody(ctx, payload);
   res.end(payload);
+}
+
+/**
+ * The embeddings adapter of the model's provider and the request prepared for it. Throws
+ * the client's 400 when the provider has no embeddings API or cannot take this input.
+ * Shared with the semantic cache's embedder (../cache/embedder.ts).
+ */
+export function prepareEmbeddingCall(model: ModelEntry, body: EmbeddingRequest): { adapter: EmbeddingAdapter; prepared: PreparedEmbeddingRequest } {
+  const adapter = getEmbeddingAdapter(model.provider.type);
+  if (!adapter) {
+    throw new AppError("invalid_request", `The model '${body.model}' is served by provider "${model.provider.slug}" (${model.provider.type}), which has no embeddings API.`, {
+      param: "model",
+    });
+  }
+  try {
+    return { adapter, prepared: adapter.prepareEmbeddingRequest(body, upstreamTargetFor(model)) };
+  } catch (err) {
+    if (err instanceof EmbeddingRequestError) throw new AppError("invalid_request", err.message, { param: err.param });
+    throw new AppError("upstream_error", `Provider "${model.provider.slug}" is misconfigured: ${(err as Error).message}.`);
+  }
+}
+
+export interface EmbeddingReply {
+  /** The provider's reply, parsed. */
+  parsed: unknown;
+  usage: TokenUsage;
+  /** The provider reported no usage: `usage` is the tokenizer's count. */
+  usageEstimated: boolean;
+  /** OpenAI's list in the format asked for; null when the provider's bytes already are it. */
+  translated: OpenAiEmbeddingList | null;
+}
+
+/**
+ * A provider's 2xx embeddings reply (its bytes) → usage (estimated with the tokenizer
+ * when the provider reports none) and the OpenAI-shaped list. Throws a 502 for a reply
+ * that is not JSON.
+ */
+export async function interpretEmbeddingReply(
+  model: ModelEntry,
+  body: EmbeddingRequest,
+  adapter: EmbeddingAdapter,
+  prepared: PreparedEmbeddingRequest,
+  payload: Buffer,
+): Promise<EmbeddingReply> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload.toString("utf8"));
+  } catch {
+    throw new AppError("upstream_error", `Provider "${model.provider.slug}" returned an embeddings reply that is not JSON.`);
+  }
+  let usage = adapter.extractEmbeddingUsage(parsed);
+  let estimated: number | null = null;
+  if (usage === null) {
+    // No usage from the provider (Gemini): count the input ourselves and say so on the event.
+    estimated = (await countEmbeddingInputTokens(body.input, model.upstreamModel, model.provider.type)).tokens;
+    usage = { ...ZERO_USAGE, inputTokens: estimated };
+  }
+  const translated = adapter.translateEmbeddingResponse(parsed, { model: model.name, encodingFormat: prepared.encodingFormat, estimatedInputTokens: estimated });
+  return { parsed, usage, usageEstimated: estimated !== null, translated };
 }
