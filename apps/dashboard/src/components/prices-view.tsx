@@ -17,6 +17,7 @@ import {
   TextField,
 } from "./form-bits";
 import { CustomModelsSection } from "./custom-models";
+import { useOrgChoice } from "./org-choice";
 import { Badge, LoadState, PageHeader, Panel, PanelTitle } from "./ui";
 
 type Prices = inferRouterOutputs<AppRouter>["prices"]["list"];
@@ -60,16 +61,6 @@ function RateCells({ rates }: { rates: Rates }) {
       ))}
     </>
   );
-}
-
-/** The organisation to show: the only one, or the one picked. */
-function useOrgChoice() {
-  const trpc = useTRPC();
-  const orgs = useQuery(trpc.orgs.list.queryOptions());
-  const [picked, setPicked] = useState("");
-  const list = orgs.data ?? [];
-  const orgId = picked || list[0]?.id || "";
-  return { orgs, list, orgId, setPicked };
 }
 
 /** The price registry, the organisation's overrides (org admins edit) and its unpriced models. */

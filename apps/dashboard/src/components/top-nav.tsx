@@ -13,6 +13,9 @@ const LINKS = [
   { href: "/budgets", label: "Budgets" },
   { href: "/alerts", label: "Alerts" },
   { href: "/providers", label: "Providers" },
+  { href: "/models", label: "Models" },
+  { href: "/routes", label: "Routes" },
+  { href: "/health", label: "Health" },
   { href: "/prices", label: "Prices" },
   { href: "/members", label: "Organisation" },
 ] as const;
@@ -29,21 +32,22 @@ export function TopNav({ orgName, email }: { orgName: string; email: string }) {
 
   return (
     <header className="border-b border-slate-200 bg-white">
-      <div className="mx-auto flex h-14 max-w-7xl items-center gap-6 px-4 sm:px-6">
+      {/* Wraps rather than overflows when the links outgrow a narrow window. */}
+      <div className="mx-auto flex min-h-14 max-w-7xl flex-wrap items-center gap-x-5 gap-y-1 px-4 py-2 sm:px-6">
         <span className="font-semibold tracking-tight">Switchyard</span>
         <span
-          className="rounded bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-600"
+          className="whitespace-nowrap rounded bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-600"
           data-testid="nav-org"
         >
           {orgName}
         </span>
-        <nav className="flex gap-1">
+        <nav className="flex flex-wrap">
           {LINKS.map((link) => (
             <Link
               key={link.href}
               href={link.href}
               data-testid={`nav-${link.label.toLowerCase()}`}
-              className={`rounded-md px-3 py-1.5 text-sm ${
+              className={`rounded-md px-2.5 py-1.5 text-sm ${
                 pathname === link.href
                   ? "bg-slate-100 font-medium text-slate-900"
                   : "text-slate-600 hover:text-slate-900"
@@ -61,7 +65,7 @@ export function TopNav({ orgName, email }: { orgName: string; email: string }) {
             type="button"
             onClick={signOut}
             data-testid="sign-out"
-            className="rounded-md border border-slate-300 px-3 py-1.5 text-sm text-slate-700 hover:bg-slate-50"
+            className="whitespace-nowrap rounded-md border border-slate-300 px-3 py-1.5 text-sm text-slate-700 hover:bg-slate-50"
           >
             Sign out
           </button>

@@ -23,7 +23,7 @@ export function Badge({
   testId,
 }: {
   children: ReactNode;
-  tone?: "slate" | "green" | "red" | "amber";
+  tone?: "slate" | "green" | "red" | "amber" | "blue";
   testId?: string;
 }) {
   const tones = {
@@ -31,6 +31,7 @@ export function Badge({
     green: "bg-emerald-50 text-emerald-700",
     red: "bg-red-50 text-red-700",
     amber: "bg-amber-50 text-amber-800",
+    blue: "bg-sky-50 text-sky-800",
   } as const;
   return (
     <span

@@ -57,11 +57,33 @@ export const pricesCreateModel = orgProcedure("admin")
     }
   });
 
-/** Removes one of the organisation's custom models (org owners and admins); config-file models are not touched. */
+/**
+ * Removes one of the organisation's custom models (org owners and admins); config-file
+ * models are not touched. Refused while one of the organisation's routes uses it (as a
+ * target or semantic-cache embedding model), so no route is left pointing at nothing.
+ */
 export const pricesDeleteModel = orgProcedure("admin")
   .input(z.object({ modelId: z.string().min(1) }))
   .output(z.object({ id: z.string() }))
   .mutation(async ({ ctx, input }) => {
+    const model = await ctx.db.model.findFirst({ where: { id: input.modelId, orgId: ctx.org.id }, select: { name: true } });
+    if (!model) throw new TRPCError({ code: "NOT_FOUND", message: "No such custom model." });
+    const usedBy = await ctx.db.route.findMany({
+      where: {
+        orgId: ctx.org.id,
+        OR: [
+          { targets: { array_contains: [{ model: model.name }] } },
+          { options: { path: ["cache", "semantic", "embeddingModel"], equals: model.name } },
+        ],
+      },
+      select: { alias: true },
+      orderBy: { alias: "asc" },
+    });
+    if (usedBy.length > 0)
+      throw new TRPCError({
+        code: "PRECONDITION_FAILED",
+        message: `The route${usedBy.length > 1 ? "s" : ""} ${usedBy.map((r) => r.alias).join(", ")} use${usedBy.length > 1 ? "" : "s"} '${model.name}'; change ${usedBy.length > 1 ? "them" : "it"} first.`,
+      });
     const { count } = await ctx.db.model.deleteMany({ where: { id: input.modelId, orgId: ctx.org.id } });
     if (count === 0) throw new TRPCError({ code: "NOT_FOUND", message: "No such custom model." });
     await ctx.services.publishConfigChanged("models");

@@ -1,0 +1,5 @@
+import { RoutesView } from "../../../components/routes-view";
+
+export default function RoutesPage() {
+  return <RoutesView />;
+}

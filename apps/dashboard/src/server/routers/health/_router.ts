@@ -1,0 +1,6 @@
+import { createTRPCRouter } from "../../trpc";
+import { healthList } from "./list";
+
+export const healthRouter = createTRPCRouter({
+  list: healthList,
+});
