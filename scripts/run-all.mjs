@@ -73,7 +73,7 @@ const seed = JSON.parse(seedOut);
 if (await portInUse(MOCK_PORT)) {
   console.log(`port ${MOCK_PORT} is busy: assuming the demo upstream is already running there`);
 } else {
-  run("mock", process.execPath, ["--import", "tsx", "tooling/mock-upstream/src/main.ts", "--port", String(MOCK_PORT)]);
+  run("mock", process.execPath, ["--import", "tsx", "tooling/mock-upstream/src/main.ts", "--port", String(MOCK_PORT), "--embeddings", "lexical"]);
 }
 // Budget alerts and invitations need an SMTP server: without one of yours (SMTP_URL),
 // a local catcher takes the mail and saves it in var/mail/.
