@@ -83,7 +83,31 @@ export function RequestDetailView({ requestId }: { requestId: string }) {
                     <Badge tone={r.status < 400 ? "green" : "red"}>{r.status}</Badge>
                     {r.errorClass && <span className="ml-1 text-slate-600">{r.errorClass}</span>}
                   </Row>
-                  <Row label="Attempts">{r.attempts}</Row>
+                  <Row label="Attempts" testId="detail-attempts">
+                    {r.attempts}
+                    {d.attemptLog.length > 0 && (
+                      <ol
+                        className="mt-1 space-y-0.5 text-xs text-slate-600"
+                        data-testid="detail-attempt-log"
+                      >
+                        {d.attemptLog.map((a, i) => (
+                          <li key={i}>
+                            {i + 1}. {a.model} via {a.provider}
+                            {a.providerKey && (
+                              <span className="text-slate-400"> ({a.providerKey})</span>
+                            )}
+                            {": "}
+                            {a.status === 0 ? "no answer" : `HTTP ${a.status}`}
+                            {a.errorClass && <span className="text-red-700"> {a.errorClass}</span>}
+                            {` in ${formatMs(a.durationMs)}`}
+                            {a.waitMs > 0 && (
+                              <span className="text-slate-400">{` after waiting ${formatMs(a.waitMs)}`}</span>
+                            )}
+                          </li>
+                        ))}
+                      </ol>
+                    )}
+                  </Row>
                   <Row label="Cache">{r.cacheStatus}</Row>
                   <Row label="Latency">{formatMs(r.latencyMs)}</Row>
                   <Row label="Time to first token">{formatMs(r.ttftMs)}</Row>

@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { attemptRecordSchema } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
 import { stringTags } from "../keys/shared";
 import { bodyLoggingModes, bodyLoggingOf } from "../teams/body-logging";
@@ -14,6 +15,8 @@ export const usageRequestDetailOutput = z.object({
     usageSource: z.string(),
     tags: z.record(z.string(), z.string()),
   }),
+  /** Each upstream attempt (retries, failovers); empty when there was one clean attempt. */
+  attemptLog: z.array(attemptRecordSchema),
   /**
    * The savings ledger for this request: what it would have cost on the model the client
    * asked for, against what it cost on the one that served it. Exact decimal USD; null
@@ -68,6 +71,8 @@ export const usageRequestDetail = teamScopedProcedure
         usageSource: log.usageSource,
         tags: stringTags(log.tags),
       },
+      // Written by the worker from the proxy's event; anything else stored there is not shown.
+      attemptLog: z.array(attemptRecordSchema).safeParse(log.attemptLog ?? []).data ?? [],
       savings: {
         requestedCostUsd:
           log.requestedCostNanoUsd === null ? null : formatNanoUsd(log.requestedCostNanoUsd),

@@ -380,6 +380,39 @@ describe("usage.request (detail)", () => {
     expect(d.bodyLogging).toBe("off");
   });
 
+  it("lists each upstream attempt of a request that failed over, and none for a clean one", async () => {
+    const attempts = [
+      {
+        model: "claude-opus-4",
+        provider: "anthropic",
+        providerKey: "acct-a",
+        status: 529,
+        errorClass: "upstream_overloaded",
+        durationMs: 120,
+        waitMs: 0,
+      },
+      {
+        model: "claude-sonnet-4",
+        provider: "anthropic",
+        providerKey: "acct-b",
+        status: 200,
+        errorClass: null,
+        durationMs: 840,
+        waitMs: 0,
+      },
+    ];
+    await prisma.requestLog.update({
+      where: { requestId: "ra-est" },
+      data: { attempts: 2, attemptLog: attempts },
+    });
+    const d = await (await as("alice")).usage.request({ requestId: "ra-est" });
+    expect(d.request.attempts).toBe(2);
+    expect(d.attemptLog).toEqual(attempts);
+    expect(
+      (await (await as("alice")).usage.request({ requestId: "ra-unpriced" })).attemptLog,
+    ).toEqual([]);
+  });
+
   it("is NOT_FOUND for another team's request", async () => {
     await expectTrpcError((await as("bob")).usage.request({ requestId: "ra-est" }), "NOT_FOUND");
     await expectTrpcError((await as("otto")).usage.request({ requestId: "ra-est" }), "NOT_FOUND");
