@@ -6,7 +6,9 @@
  * through the proxy, non-streaming and streaming, with a fixed concurrency, and prints
  * latency p50/p99 and throughput. `--limits` sends through a key with RPM/TPM limits and
  * key, team and org budgets (all too large to refuse), so every request pays for the
- * rate-limit script, the budget reservation and the settle. Uses its own database (switchyard_bench_proxy) and
+ * rate-limit script, the budget reservation and the settle. Two more rows time a route
+ * with the exact cache (all hits after the first) and a route that fails over from a
+ * refused connection to the mock. Uses its own database (switchyard_bench_proxy) and
  * Redis DB 1, and removes the usage jobs it created.
  */
 import { spawn } from "node:child_process";
@@ -99,6 +101,12 @@ async function main(): Promise<void> {
     data: { slug: "mock", type: "openai", baseUrl: mock.url, keys: { create: { label: "default", apiKeyRef: "env:BENCH_PROVIDER_KEY" } } },
   });
   await prisma.model.create({ data: { name: "gpt-4o-mini", providerId: provider.id, upstreamModel: "gpt-4o-mini" } });
+  // A route with the exact cache (every request after the first is a hit), and one whose
+  // first target refuses connections, so every request fails over to the mock.
+  const dead = await prisma.providerCredential.create({ data: { slug: "dead", type: "openai", baseUrl: "http://127.0.0.1:9/v1" } });
+  await prisma.model.create({ data: { name: "dead-model", providerId: dead.id, upstreamModel: "gpt-4o-mini" } });
+  await prisma.route.create({ data: { alias: "cached", targets: [{ model: "gpt-4o-mini" }], options: { cache: { ttlSeconds: 3600 } } } });
+  await prisma.route.create({ data: { alias: "failover", targets: [{ model: "dead-model" }, { model: "gpt-4o-mini" }] } });
   const key = generateVirtualKey();
   const limits = values.limits ? { rpmLimit: 10_000_000, tpmLimit: 1_000_000_000 } : {};
   const vk = await prisma.virtualKey.create({ data: { orgId: org.id, teamId: team.id, name: "bench", keyHash: key.hash, prefix: key.prefix, ...limits } });
@@ -155,6 +163,15 @@ async function main(): Promise<void> {
       results.push(await run(`${label} direct to mock`, mockOrigin, "/v1/chat/completions", direct, body, REQUESTS));
       results.push(await run(`${label} through proxy`, proxyOrigin, "/v1/chat/completions", viaProxy, body, REQUESTS));
     }
+    // The routed paths: a cache hit (no upstream call) and a failover (a refused connection, then the mock).
+    for (const [label, model] of [
+      ["cache hit through proxy", "cached"],
+      ["failover through proxy", "failover"],
+    ] as const) {
+      const body = JSON.stringify({ model, messages });
+      await run("warmup", proxyOrigin, "/v1/chat/completions", viaProxy, body, WARMUP);
+      results.push(await run(label, proxyOrigin, "/v1/chat/completions", viaProxy, body, REQUESTS));
+    }
 
     const fmt = (n: number) => n.toFixed(2).padStart(8);
     console.log(
@@ -164,7 +181,8 @@ async function main(): Promise<void> {
     for (const r of results) {
       console.log(`${r.name.padEnd(32)} ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.mean)} ${r.rps.toFixed(0).padStart(9)} ${String(r.errors).padStart(7)}`);
     }
-    for (let i = 0; i < results.length; i += 2) {
+    // Pairs of "direct to mock" and "through proxy" rows (the first four); the routed rows have no direct twin.
+    for (let i = 0; i < 4; i += 2) {
       const d = results[i];
       const p = results[i + 1];
       const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(2)}`;
