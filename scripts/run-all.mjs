@@ -116,6 +116,10 @@ Try it (the demo model replays a recorded OpenAI answer; set OPENAI_API_KEY and 
     -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" \\
     -d '{"model":"demo-gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'
 
+Routing and caching: send the same request with "model":"default-chat" (a fallback route with the
+exact and semantic cache) twice and add -i: the second answer says x-switchyard-cache: hit and costs $0.
+Routes, Models and Health are on the dashboard.
+
 Ctrl-C stops everything.
 `);
 }
