@@ -23,7 +23,7 @@ import {
   type RateLimitScope,
 } from "@switchyard/limits";
 import { computeCostNanoUsd } from "@switchyard/pricing";
-import type { RequestContext } from "./context";
+import { billedUsage, type RequestContext } from "./context";
 import type { Logger } from "./logger";
 import type { ProxyMetrics } from "./metrics";
 import type { BudgetEntry, ModelEntry, Snapshot } from "./snapshot";
@@ -221,7 +221,9 @@ export class Limits {
       this.background("settle", settleBudget(redis, l.reservation, actual, { prefix }));
     }
     if (l.tpmScopes.length > 0) {
-      const actual = ctx.usage ? ctx.usage.inputTokens + ctx.usage.outputTokens : 0;
+      // Every answer the provider billed (a retried empty answer included).
+      const usage = billedUsage(ctx);
+      const actual = usage ? usage.inputTokens + usage.outputTokens : 0;
       // After 60 s the estimate has left the window already: count the actual tokens, don't subtract it again.
       const stillCounted = Date.now() - l.countedAtMs < 59_000 ? l.estimatedTokens : 0;
       const delta = actual - stillCounted;
