@@ -141,6 +141,7 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
     openMs: env.PROXY_HEALTH_OPEN_MS,
     rampMs: env.PROXY_HEALTH_RAMP_MS,
     syncMs: env.PROXY_HEALTH_SYNC_MS,
+    knownTargets: () => snapshot.current?.models.keys() ?? [],
     logger,
   });
   health.start();

@@ -26,6 +26,11 @@ export interface HealthMonitorOptions {
   redis: Redis | null;
   /** SWITCHYARD_LIMITS_PREFIX; keys live under `${prefix}health:`. */
   prefix: string;
+  /**
+   * Targets to follow besides those this replica has used (the snapshot's models), so a
+   * fresh replica learns circuits other replicas opened before its first request there.
+   */
+  knownTargets?: () => Iterable<string>;
   /** Error-rate window. Default 120 000. */
   windowMs?: number;
   /** Bucket size of the shared counters. Default 10 000. */
@@ -92,7 +97,8 @@ const RAMP_FLOOR = 0.1;
  * (from its bucket on), so the errors that opened a circuit do not re-open it.
  */
 export class HealthMonitor {
-  private readonly o: Required<Omit<HealthMonitorOptions, "logger" | "redis">>;
+  private readonly o: Required<Omit<HealthMonitorOptions, "logger" | "redis" | "knownTargets">>;
+  private readonly knownTargets: (() => Iterable<string>) | null;
   private readonly redis: Redis | null;
   private readonly logger: HealthLogger | undefined;
   private readonly targets = new Map<string, TargetHealth>();
@@ -108,6 +114,7 @@ export class HealthMonitor {
   constructor(options: HealthMonitorOptions) {
     this.redis = options.redis;
     this.logger = options.logger;
+    this.knownTargets = options.knownTargets ?? null;
     this.o = {
       prefix: options.prefix,
       windowMs: options.windowMs ?? 120_000,
@@ -253,6 +260,7 @@ export class HealthMonitor {
     const now = this.o.now();
     const deltas: HealthDelta[] = [];
     const pushes: CircuitTransition[] = [];
+    if (this.knownTargets) for (const name of this.knownTargets()) this.target(name);
     const targets = [...this.targets.keys()];
     for (const [target, t] of this.targets) {
       for (const [bucketStartMs, c] of t.pending) deltas.push({ target, bucketStartMs, ...c });
