@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { UsageEvent } from "@switchyard/contracts";
-import { call, waitFor } from "./harness";
+import { call, usageEventsFor, waitFor } from "./harness";
 import { exactCost, recordedUsage, setupFailoverWorld, type FailoverWorld, type ModelName } from "./failover-world";
 
 const WINDOW_MS = 2000;
@@ -155,15 +155,7 @@ describe("primary down under load", () => {
     // attempts they record are exactly the requests the upstreams received.
     const ids = new Set(outcomes.map((o) => o.requestId));
     expect(ids.size).toBe(outcomes.length);
-    const events = await waitFor(
-      async () => {
-        const jobs = await w.h.queue.getJobs(["waiting", "prioritized", "delayed", "active", "completed"], 0, -1);
-        const mine = jobs.filter((j) => ids.has(j.id ?? ""));
-        return mine.length >= ids.size ? mine.map((j) => j.data) : null;
-      },
-      10_000,
-      "a usage event for every request",
-    );
+    const events = await usageEventsFor(w.h.queue, ids);
     expect(events).toHaveLength(outcomes.length);
     const byId = new Map<string, UsageEvent>(events.map((e) => [e.requestId, e]));
     expect(byId.size).toBe(outcomes.length);

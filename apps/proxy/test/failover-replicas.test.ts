@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { UsageEvent } from "@switchyard/contracts";
-import { call, waitFor } from "./harness";
+import { call, usageEventsFor, waitFor } from "./harness";
 import { exactCost, PROVIDER_SECRETS, recordedUsage, setupFailoverWorld, type FailoverWorld, type ModelName } from "./failover-world";
 
 const WINDOW_MS = 2000;
@@ -77,15 +77,7 @@ const upstreamCounts = () => ({ primary: w.primary.requests.length, backup: w.ba
 /** Usage events of `ids`, once all are on the queue. */
 async function eventsFor(ids: string[]): Promise<Map<string, UsageEvent>> {
   const want = new Set(ids);
-  const events = await waitFor(
-    async () => {
-      const jobs = await w.h.queue.getJobs(["waiting", "prioritized", "delayed", "active", "completed"], 0, -1);
-      const mine = jobs.filter((j) => want.has(j.id ?? ""));
-      return mine.length >= want.size ? mine.map((j) => j.data) : null;
-    },
-    10_000,
-    "a usage event for every request",
-  );
+  const events = await usageEventsFor(w.h.queue, want);
   expect(events).toHaveLength(want.size);
   const byId = new Map(events.map((e) => [e.requestId, e]));
   expect(byId.size).toBe(want.size);

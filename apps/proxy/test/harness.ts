@@ -150,6 +150,20 @@ export async function usageEventFor(queue: TypedQueue<"usage">, requestId: strin
   return job.data;
 }
 
+/** The usage events of many requests, once every one is on the queue (in queue order). */
+export async function usageEventsFor(queue: TypedQueue<"usage">, requestIds: Iterable<string>, timeoutMs = 10_000): Promise<UsageEvent[]> {
+  const want = new Set(requestIds);
+  return waitFor(
+    async () => {
+      const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active", "completed"], 0, -1);
+      const mine = jobs.filter((j) => want.has(j.id ?? ""));
+      return mine.length >= want.size ? mine.map((j) => j.data) : null;
+    },
+    timeoutMs,
+    "a usage event for every request",
+  );
+}
+
 export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
