@@ -23,6 +23,8 @@ export const allowedDeps = {
   "mock-upstream": [],
   // test and demo SMTP server; imports nothing of ours
   "mail-catcher": [],
+  // the performance suite: seeds a database, drains the usage queue, replays fixtures
+  bench: ["db", "jobs", "mock-upstream"],
 };
 
 const ioModules = [
@@ -71,8 +73,8 @@ export function switchyard(opts) {
     return patterns;
   };
   const restrictedPatterns = restrictionsFor([]);
-  // Tests and benchmarks may use the fake provider and the mail catcher; shipped code may not.
-  const testPatterns = restrictionsFor(["mock-upstream", "mail-catcher"]);
+  // Tests and benchmarks may use the fake provider, the mail catcher and the bench suite's setup; shipped code may not.
+  const testPatterns = restrictionsFor(["mock-upstream", "mail-catcher", "bench"]);
   const testFiles = ["**/*.test.ts", "**/*.test.tsx", "test/**", "bench/**", "src/testing/**"];
 
   return tseslint.config(

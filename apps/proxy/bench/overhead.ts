@@ -11,16 +11,11 @@
  * refused connection to the mock. Uses its own database (switchyard_bench_proxy) and
  * Redis DB 1, and removes the usage jobs it created.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
-import { createPrismaClient, generateVirtualKey } from "@switchyard/db";
+import { BENCH_PROVIDER_KEY, cleanupBenchRedis, seedBenchTenant, startSwitchyardProxy, stopChild } from "@switchyard/bench/switchyard";
+import { createPrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
-import { createQueue, createRedisConnection } from "@switchyard/jobs";
 import { startMockUpstream } from "@switchyard/mock-upstream";
 
 const { values } = parseArgs({
@@ -37,7 +32,6 @@ const REQUESTS = Math.min(Number(values.requests), 50_000);
 const CONCURRENCY = Math.min(Number(values.concurrency), 256);
 const WARMUP = Math.min(Number(values.warmup), 5_000);
 const REDIS_URL = "redis://127.0.0.1:6379/1";
-const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 interface Result {
   name: string;
@@ -76,82 +70,37 @@ async function run(name: string, origin: string, reqPath: string, headers: Recor
   return { name, p50: pct(50), p99: pct(99), mean: latencies.reduce((a, b) => a + b, 0) / latencies.length, rps: count / elapsed, errors };
 }
 
-async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function main(): Promise<void> {
   const mock = await startMockUpstream({ eventDelayMs: 0 });
   const databaseUrl = await prepareTestDatabase("switchyard_bench_proxy");
   const prisma = createPrismaClient(databaseUrl);
   await truncateAll(prisma);
-  const org = await prisma.organization.create({ data: { slug: "bench", name: "Bench" } });
-  const team = await prisma.team.create({ data: { orgId: org.id, slug: "bench", name: "Bench" } });
-  const provider = await prisma.providerCredential.create({
-    data: { slug: "mock", type: "openai", baseUrl: mock.url, keys: { create: { label: "default", apiKeyRef: "env:BENCH_PROVIDER_KEY" } } },
-  });
-  await prisma.model.create({ data: { name: "gpt-4o-mini", providerId: provider.id, upstreamModel: "gpt-4o-mini" } });
+  // The tenant of the suite in bench/ (key, and with --limits: RPM/TPM limits and 3 budgets).
+  const tenant = await seedBenchTenant(prisma, { upstreamUrl: mock.url, limits: values.limits });
   // A route with the exact cache (every request after the first is a hit), and one whose
   // first target refuses connections, so every request fails over to the mock.
   const dead = await prisma.providerCredential.create({ data: { slug: "dead", type: "openai", baseUrl: "http://127.0.0.1:9/v1" } });
   await prisma.model.create({ data: { name: "dead-model", providerId: dead.id, upstreamModel: "gpt-4o-mini" } });
   await prisma.route.create({ data: { alias: "cached", targets: [{ model: "gpt-4o-mini" }], options: { cache: { ttlSeconds: 3600 } } } });
   await prisma.route.create({ data: { alias: "failover", targets: [{ model: "dead-model" }, { model: "gpt-4o-mini" }] } });
-  const key = generateVirtualKey();
-  const limits = values.limits ? { rpmLimit: 10_000_000, tpmLimit: 1_000_000_000 } : {};
-  const vk = await prisma.virtualKey.create({ data: { orgId: org.id, teamId: team.id, name: "bench", keyHash: key.hash, prefix: key.prefix, ...limits } });
-  if (values.limits) {
-    const big = 1_000_000_000_000_000n; // $1,000,000: never refuses
-    await prisma.team.update({ where: { id: team.id }, data: limits });
-    await prisma.budget.createMany({
-      data: [
-        { orgId: org.id, scope: "KEY", virtualKeyId: vk.id, amountNanoUsd: big, period: "DAY", hard: true },
-        { orgId: org.id, scope: "TEAM", teamId: team.id, amountNanoUsd: big, period: "MONTH", hard: true },
-        { orgId: org.id, scope: "ORG", amountNanoUsd: big, period: "MONTH", hard: false },
-      ],
-    });
-  }
   await prisma.$disconnect();
 
-  const port = 4000 + Math.floor(Math.random() * 1000) + 1000;
-  const profile = values["cpu-prof-dir"] ? ["--cpu-prof", "--cpu-prof-dir", values["cpu-prof-dir"]] : [];
-  const child = spawn(process.execPath, [...profile, "--import", "tsx", "src/main.ts"], {
-    cwd: appDir,
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      REDIS_URL,
-      SWITCHYARD_ENCRYPTION_KEY: "cd".repeat(32),
-      PROXY_PORT: String(port),
-      PROXY_HOST: "127.0.0.1",
-      PROXY_SPOOL_DIR: await mkdtemp(path.join(tmpdir(), "switchyard-bench-spool-")),
-      BENCH_PROVIDER_KEY: "sk-bench",
-      LOG_LEVEL: "info",
-      NODE_ENV: "production",
-      // Counters of this run only, so repeated runs never meet each other's windows.
-      SWITCHYARD_LIMITS_PREFIX: `bench:${process.pid}:`,
-    },
-    stdio: ["ignore", "ignore", "inherit"],
+  // Counters of this run only, so repeated runs never meet each other's windows.
+  const limitsPrefix = `bench:${process.pid}:`;
+  const { child, origin: proxyOrigin } = await startSwitchyardProxy({
+    databaseUrl,
+    redisUrl: REDIS_URL,
+    limitsPrefix,
+    port: 4000 + Math.floor(Math.random() * 1000) + 1000,
+    cpuProfDir: values["cpu-prof-dir"],
   });
-  const proxyOrigin = `http://127.0.0.1:${port}`;
   const mockOrigin = new URL(mock.url).origin;
   try {
-    await waitForHttp(`${proxyOrigin}/readyz`, 30_000);
     const messages = [{ role: "user", content: "Invent a new holiday and describe its traditions." }];
     const plain = JSON.stringify({ model: "gpt-4o-mini", messages });
     const stream = JSON.stringify({ model: "gpt-4o-mini", messages, stream: true });
-    const direct = { authorization: "Bearer sk-bench", "content-type": "application/json" };
-    const viaProxy = { authorization: `Bearer ${key.key}`, "content-type": "application/json" };
+    const direct = { authorization: `Bearer ${BENCH_PROVIDER_KEY}`, "content-type": "application/json" };
+    const viaProxy = { authorization: `Bearer ${tenant.key}`, "content-type": "application/json" };
 
     const results: Result[] = [];
     for (const [label, body] of [
@@ -189,18 +138,10 @@ async function main(): Promise<void> {
       if (d && p) console.log(`overhead ${d.name.split(" ")[0]}: p50 ${signed(p.p50 - d.p50)} ms, p99 ${signed(p.p99 - d.p99)} ms`);
     }
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
+    await stopChild(child);
     await mock.close();
-    // No worker consumes the usage queue here; remove what the bench put on it.
-    const redis = createRedisConnection(REDIS_URL);
-    const queue = createQueue("usage", redis);
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    // And the counters of this run.
-    const counters = await redis.keys(`bench:${process.pid}:*`).catch(() => []);
-    if (counters.length > 0) await redis.del(...counters).catch(() => undefined);
-    await queue.close();
-    redis.disconnect();
+    // No worker consumes the usage queue here: remove it, and the counters of this run.
+    await cleanupBenchRedis(REDIS_URL, limitsPrefix);
   }
 }
 
