@@ -31,7 +31,8 @@ function replay(raw: string, clientWantsUsage: boolean, size: number) {
   }
   const end = geminiAdapter.finishStream(state);
   if (end.firstContent) firstContentSteps++;
-  return { state: end.state, output: output + end.output, firstContentSteps };
+  // `created` is the clock at stream start (the stream carries no createTime); pin it so separate runs compare.
+  return { state: end.state, output: (output + end.output).replace(/"created":\d+/g, '"created":0'), firstContentSteps };
 }
 
 /** The OpenAI chunks of a translated stream (and whether it ended with [DONE]). */
