@@ -371,7 +371,7 @@ describe("keys and Redis outages", () => {
     const served = await call(`${open.url}/v1/chat/completions`, { key: k.key, body: { model: "gpt-4o-mini", messages } });
     expect(served.status).toBe(200);
     expect(served.headers["x-ratelimit-limit-requests"]).toBeUndefined();
-    expect((await call(`${open.url}/metrics`)).text).toMatch(/switchyard_limits_errors_total\{op="consume"\} [1-9]/);
+    expect((await call(`${open.url}/metrics`)).text).toMatch(/switchyard_limits_errors_total\{op="admit"\} [1-9]/);
 
     const refused = await call(`${closed.url}/v1/chat/completions`, { key: k.key, body: { model: "gpt-4o-mini", messages } });
     expect(openAiError(refused, 503).code).toBe("limits_unavailable");

@@ -8,13 +8,12 @@
 import type { ServerResponse } from "node:http";
 import { AppError, type ModelPricing } from "@switchyard/contracts";
 import {
-  consumeRateLimit,
-  correctTokens,
+  admitLimits,
   MAX_NANO_USD,
   periodEnd,
   periodStart,
-  reserveBudget,
-  settleBudget,
+  settleLimits,
+  type AdmitLimitsResult,
   type BudgetPeriod,
   type BudgetRef,
   type BudgetTarget,
@@ -168,40 +167,41 @@ export class Limits {
     const amount = refs.length > 0 && pricing ? worstCaseCostNanoUsd(pricing, estimatedTokens, demand.maxOutputTokens) : 0n;
 
     const { redis, prefix } = this.opts;
-    // Both scripts go out back to back on one connection: one round trip, not two.
-    const [rate, reserve] = await Promise.allSettled([
-      scopes.length > 0 ? consumeRateLimit(redis, scopes, { estimatedTokens, prefix, nowMs: now.getTime() }) : Promise.resolve(null),
-      refs.length > 0 ? reserveBudget(redis, refs, amount, { prefix, reservationId: ctx.requestId }) : Promise.resolve(null),
-    ]);
-    const rateResult = rate.status === "fulfilled" ? rate.value : null;
-    const reservation = reserve.status === "fulfilled" ? reserve.value : null;
-    if (rate.status === "rejected") this.failure("consume", rate.reason);
-    if (reserve.status === "rejected") this.failure("reserve", reserve.reason);
-    const reserved = reservation?.ok ? { reservationId: reservation.reservationId, budgets: reservation.budgets } : null;
-    const tokensCounted = rateResult?.allowed === true && estimatedTokens > 0 && tpmScopes.length > 0;
-
-    if ((rate.status === "rejected" || reserve.status === "rejected") && this.opts.failMode === "closed") {
-      if (reserved) this.background("settle", settleBudget(redis, reserved, 0n, { prefix }));
-      if (tokensCounted) this.background("correct", correctTokens(redis, tpmScopes, -estimatedTokens, { prefix }));
-      throw new AppError("limits_unavailable", "Rate limits and budgets cannot be checked right now (the gateway's Redis is unreachable); try again shortly.", {
-        headers: { "retry-after": "1" },
-      });
+    // One script call: the rate limits, then (only if they admit) the budget reservation.
+    // A rate-limit refusal reserves nothing; a budget refusal keeps the RPM count and
+    // gives the estimated tokens back, inside the same script.
+    let admitted: AdmitLimitsResult;
+    try {
+      admitted = await admitLimits(
+        redis,
+        { scopes, estimatedTokens, budgets: refs, amountNanoUsd: amount, reservationId: ctx.requestId, nowMs: now.getTime() },
+        { prefix },
+      );
+    } catch (err) {
+      this.failure("admit", err);
+      if (this.opts.failMode === "closed") {
+        throw new AppError("limits_unavailable", "Rate limits and budgets cannot be checked right now (the gateway's Redis is unreachable); try again shortly.", {
+          headers: { "retry-after": "1" },
+        });
+      }
+      return; // fail open: served without limits, nothing held to settle
     }
+    const rateResult = admitted.rate;
+    const reservation = admitted.reservation;
 
-    if (rateResult) setRateLimitHeaders(res, scopes, rateResult);
-    if (rateResult && !rateResult.allowed) {
-      if (reserved) this.background("settle", settleBudget(redis, reserved, 0n, { prefix }));
+    if (scopes.length > 0) setRateLimitHeaders(res, scopes, rateResult);
+    if (!rateResult.allowed) {
       this.opts.metrics.countLimited("rate_limit");
       throw rateLimitError(scopes, rateResult, { key: key.name, team: team?.slug ?? key.teamId }, estimatedTokens);
     }
     if (reservation && !reservation.ok) {
-      // The request never goes out: give its estimated tokens back (its request still counts toward RPM).
-      if (tokensCounted) this.background("correct", correctTokens(redis, tpmScopes, -estimatedTokens, { prefix }));
       this.opts.metrics.countLimited("budget");
       const entry = budgets[refs.indexOf(reservation.deniedBy)];
-      if (!entry) throw new Error("reserveBudget named a budget that was not asked for");
+      if (!entry) throw new Error("the admit script named a budget that was not asked for");
       throw budgetError(entry, reservation.spentNanoUsd, reservation.reservedNanoUsd, amount, now);
     }
+    const reserved = reservation?.ok ? { reservationId: reservation.reservationId, budgets: reservation.budgets } : null;
+    const tokensCounted = estimatedTokens > 0 && tpmScopes.length > 0;
     ctx.limits = { tpmScopes: tokensCounted ? tpmScopes : [], estimatedTokens, countedAtMs: now.getTime(), reservation: reserved, settled: false };
   }
 
@@ -215,20 +215,22 @@ export class Limits {
     const l = ctx.limits;
     if (!l || l.settled) return;
     l.settled = true;
-    const { redis, prefix } = this.opts;
-    if (l.reservation) {
-      const actual = cost === null || cost < 0n ? 0n : cost > MAX_NANO_USD ? MAX_NANO_USD : cost;
-      this.background("settle", settleBudget(redis, l.reservation, actual, { prefix }));
-    }
+    const actual = l.reservation ? (cost === null || cost < 0n ? 0n : cost > MAX_NANO_USD ? MAX_NANO_USD : cost) : 0n;
+    let tokenDelta = 0;
     if (l.tpmScopes.length > 0) {
       // Every answer the provider billed (a retried empty answer included).
       const usage = billedUsage(ctx);
-      const actual = usage ? usage.inputTokens + usage.outputTokens : 0;
+      const tokens = usage ? usage.inputTokens + usage.outputTokens : 0;
       // After 60 s the estimate has left the window already: count the actual tokens, don't subtract it again.
       const stillCounted = Date.now() - l.countedAtMs < 59_000 ? l.estimatedTokens : 0;
-      const delta = actual - stillCounted;
-      if (delta !== 0) this.background("correct", correctTokens(redis, l.tpmScopes, delta, { prefix }));
+      tokenDelta = tokens - stillCounted;
     }
+    if (!l.reservation && tokenDelta === 0) return;
+    // One script call: the reservation becomes the cost, the TPM estimate the actual tokens.
+    this.background(
+      "settle",
+      settleLimits(this.opts.redis, { reservation: l.reservation, actualNanoUsd: actual, tpmScopes: l.tpmScopes, tokenDelta }, { prefix: this.opts.prefix }),
+    );
   }
 
   /** A tokenizer failure must not fail the request: count 0 up front; settle corrects to the actual tokens. */
@@ -247,12 +249,12 @@ export class Limits {
     await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
-  private background(op: "settle" | "correct", p: Promise<unknown>): void {
+  private background(op: "settle", p: Promise<unknown>): void {
     const tracked = p.catch((err: unknown) => this.failure(op, err)).finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
   }
 
-  private failure(op: "consume" | "reserve" | "settle" | "correct", err: unknown): void {
+  private failure(op: "admit" | "settle", err: unknown): void {
     this.opts.metrics.countLimitsError(op);
     // Redis down means thousands of these a second: one line every 30 s is enough. Never the key or the prompt.
     const now = Date.now();

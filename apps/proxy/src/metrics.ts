@@ -80,7 +80,7 @@ export class ProxyMetrics {
   }
 
   /** A limits command that failed (Redis down, timeout); `op` is consume, reserve, settle or correct. */
-  countLimitsError(op: "consume" | "reserve" | "settle" | "correct"): void {
+  countLimitsError(op: "admit" | "settle"): void {
     this.limitsErrors.set(op, (this.limitsErrors.get(op) ?? 0) + 1);
   }
 

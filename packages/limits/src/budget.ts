@@ -58,7 +58,7 @@ local function num(v) if v then return tonumber(v) end return 0 end
  * ARGV: reservationId, amount, ttlMs, keyTtlMs, then per budget limit, hard(1/0).
  * Reply: {1} reserved | {0, index, spent, reserved} denied | {-1} duplicate id.
  */
-const RESERVE = new LuaScript(`${SWEEP}
+export const RESERVE_LUA = `${SWEEP}
 local rid, amount, ttl, keyTtl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local n = #KEYS / 4
 for i = 1, n do
@@ -84,14 +84,15 @@ for i = 1, n do
   for k = 1, 4 do redis.call('PEXPIRE', KEYS[b + k], keyTtl) end
 end
 return {1}
-`);
+`;
+const RESERVE = new LuaScript(RESERVE_LUA);
 
 /**
  * KEYS: per budget spent, reserved, amounts, expiry; last: settled marker.
  * ARGV: reservationId, actual, keyTtlMs, markerTtlMs.
  * Reply: {1} settled | {0} already settled (no change).
  */
-const SETTLE = new LuaScript(`${SWEEP}
+export const SETTLE_LUA = `${SWEEP}
 local rid, actual, keyTtl = ARGV[1], ARGV[2], ARGV[3]
 if not redis.call('SET', KEYS[#KEYS], '1', 'NX', 'PX', ARGV[4]) then return {0} end
 local n = (#KEYS - 1) / 4
@@ -108,7 +109,8 @@ for i = 1, n do
   for k = 1, 4 do redis.call('PEXPIRE', KEYS[b + k], keyTtl) end
 end
 return {1}
-`);
+`;
+const SETTLE = new LuaScript(SETTLE_LUA);
 
 /** KEYS: spent, reserved, amounts, expiry. Reply: {spent, reserved} as decimal strings. */
 const READ = new LuaScript(`${SWEEP}
@@ -159,28 +161,60 @@ export type ReserveResult =
  * naming the first such budget) and, if none refuses, adds the reservation to all
  * of them, soft ones included. Keep the returned reservation for settleBudget().
  */
-export async function reserveBudget(
-  redis: LimitsRedis,
+/** KEYS and ARGV of RESERVE_LUA (shared with the combined admit script). */
+export function reserveCall(
   budgets: readonly BudgetRef[],
   amountNanoUsd: bigint,
   options: ReserveOptions = {},
-): Promise<ReserveResult> {
+): { keys: string[]; args: (string | number)[]; reservationId: string; targets: BudgetTarget[] } {
   const amount = checkAmount(amountNanoUsd, "amountNanoUsd");
   const reservationId = options.reservationId ?? randomUUID();
   const ttlMs = options.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError("ttlMs must be a positive integer");
   const targets = budgets.map((b) => ({ id: b.id, periodStart: b.periodStart }));
-  if (budgets.length === 0) return { ok: true, reservationId, budgets: targets };
   const keys = budgets.flatMap((b) => periodKeys(b, options));
   const args: (string | number)[] = [reservationId, amount, ttlMs, PERIOD_KEY_TTL_MS];
   for (const b of budgets) args.push(checkAmount(b.limitNanoUsd, `limit of budget ${b.id}`), b.hard ? "1" : "0");
-  const reply = await RESERVE.run(redis, keys, args);
+  return { keys, args, reservationId, targets };
+}
+
+/** RESERVE_LUA's reply as a ReserveResult (a duplicate reservation id throws). */
+export function parseReserveReply(reply: readonly unknown[], budgets: readonly BudgetRef[], reservationId: string, targets: BudgetTarget[]): ReserveResult {
   const status = Number(reply[0]);
   if (status === -1) throw new Error(`reservation ${reservationId} already exists`);
   if (status === 1) return { ok: true, reservationId, budgets: targets };
   const denied = budgets[Number(reply[1]) - 1];
   if (!denied) throw new Error("unexpected reply from the reserve script");
   return { ok: false, deniedBy: denied, spentNanoUsd: BigInt(String(reply[2])), reservedNanoUsd: BigInt(String(reply[3])) };
+}
+
+/**
+ * Atomically checks every hard budget (spent + reserved + amount > limit → denied,
+ * naming the first such budget) and, if none refuses, adds the reservation to all
+ * of them, soft ones included. Keep the returned reservation for settleBudget().
+ */
+export async function reserveBudget(
+  redis: LimitsRedis,
+  budgets: readonly BudgetRef[],
+  amountNanoUsd: bigint,
+  options: ReserveOptions = {},
+): Promise<ReserveResult> {
+  const call = reserveCall(budgets, amountNanoUsd, options);
+  if (budgets.length === 0) return { ok: true, reservationId: call.reservationId, budgets: call.targets };
+  return parseReserveReply(await RESERVE.run(redis, call.keys, call.args), budgets, call.reservationId, call.targets);
+}
+
+/** KEYS and ARGV of SETTLE_LUA, or null when the reservation holds no budget. */
+export function settleCall(
+  reservation: { reservationId: string; budgets: readonly BudgetTarget[] },
+  actualNanoUsd: bigint,
+  options: KeyOptions = {},
+): { keys: string[]; args: (string | number)[] } | null {
+  const actual = checkAmount(actualNanoUsd, "actualNanoUsd");
+  if (reservation.budgets.length === 0) return null;
+  const keys = reservation.budgets.flatMap((b) => periodKeys(b, options));
+  keys.push(settledReservationKey(reservation.reservationId, options));
+  return { keys, args: [reservation.reservationId, actual, PERIOD_KEY_TTL_MS, SETTLED_MARKER_TTL_MS] };
 }
 
 /**
@@ -195,11 +229,9 @@ export async function settleBudget(
   actualNanoUsd: bigint,
   options: KeyOptions = {},
 ): Promise<boolean> {
-  const actual = checkAmount(actualNanoUsd, "actualNanoUsd");
-  if (reservation.budgets.length === 0) return true;
-  const keys = reservation.budgets.flatMap((b) => periodKeys(b, options));
-  keys.push(settledReservationKey(reservation.reservationId, options));
-  const reply = await SETTLE.run(redis, keys, [reservation.reservationId, actual, PERIOD_KEY_TTL_MS, SETTLED_MARKER_TTL_MS]);
+  const call = settleCall(reservation, actualNanoUsd, options);
+  if (!call) return true;
+  const reply = await SETTLE.run(redis, call.keys, call.args);
   return Number(reply[0]) === 1;
 }
 

@@ -4,3 +4,4 @@ export * from "./rate-limit";
 export * from "./budget";
 export * from "./period";
 export * from "./health";
+export * from "./request";

@@ -37,7 +37,7 @@ export interface RateLimitResult {
  * Reply: allowed, deniedIndex (1-based, 0 none), deniedKind (1 rpm, 2 tpm),
  * retryAfterMs, remainingReq, resetReqMs, remainingTok, resetTokMs (-1 = none).
  */
-const CONSUME = new LuaScript(`
+export const CONSUME_LUA = `
 local now = tonumber(ARGV[1])
 local tokens = tonumber(ARGV[2])
 local sec = math.floor(now / 1000)
@@ -123,10 +123,11 @@ for i = 1, n do
   end
 end
 return {1, 0, 0, 0, remReq, resetReq, remTok, resetTok}
-`);
+`;
+const CONSUME = new LuaScript(CONSUME_LUA);
 
 /** Adds a (possibly negative) token delta to the current second of each scope's TPM window. */
-const CORRECT = new LuaScript(`
+export const CORRECT_LUA = `
 local sec = tonumber(ARGV[1])
 local delta = tonumber(ARGV[2])
 for i = 1, #KEYS do
@@ -134,7 +135,8 @@ for i = 1, #KEYS do
   redis.call('PEXPIRE', KEYS[i], 125000)
 end
 return {1}
-`);
+`;
+const CORRECT = new LuaScript(CORRECT_LUA);
 
 function windowStarts(nowMs: number) {
   const sec = Math.floor(nowMs / 1000);
@@ -159,11 +161,8 @@ export interface ConsumeOptions extends KeyOptions {
  * Checks RPM and TPM of every scope and, only if all have room, counts the request
  * (1 request, `estimatedTokens` tokens) in all of them — one atomic script call.
  */
-export async function consumeRateLimit(
-  redis: LimitsRedis,
-  scopes: readonly RateLimitScope[],
-  options: ConsumeOptions = {},
-): Promise<RateLimitResult> {
+/** KEYS and ARGV of CONSUME_LUA for `scopes` (shared with the combined admit script). */
+export function consumeCall(scopes: readonly RateLimitScope[], options: ConsumeOptions = {}): { keys: string[]; args: number[] } {
   const tokens = options.estimatedTokens ?? 0;
   if (!Number.isSafeInteger(tokens) || tokens < 0) throw new RangeError(`estimatedTokens must be a non-negative integer`);
   const now = options.nowMs ?? Date.now();
@@ -179,11 +178,22 @@ export async function consumeRateLimit(
     );
     args.push(limitArg(s.rpm, `rpm of ${s.scope}`), limitArg(s.tpm, `tpm of ${s.scope}`));
   }
-  if (scopes.length === 0) {
-    return { allowed: true, retryAfterSeconds: 0, remainingRequests: null, resetRequestsSeconds: null, remainingTokens: null, resetTokensSeconds: null };
-  }
-  const r = (await CONSUME.run(redis, keys, args)).map(Number);
-  const [allowed, deniedIndex, deniedKind, retryMs, remReq, resetReq, remTok, resetTok] = r as [
+  return { keys, args };
+}
+
+/** The answer with no scope to check: allowed, nothing to report. */
+export const UNLIMITED: RateLimitResult = {
+  allowed: true,
+  retryAfterSeconds: 0,
+  remainingRequests: null,
+  resetRequestsSeconds: null,
+  remainingTokens: null,
+  resetTokensSeconds: null,
+};
+
+/** CONSUME_LUA's reply as a RateLimitResult. */
+export function parseConsumeReply(reply: readonly unknown[], scopes: readonly RateLimitScope[]): RateLimitResult {
+  const [allowed, deniedIndex, deniedKind, retryMs, remReq, resetReq, remTok, resetTok] = reply.map(Number) as [
     number, number, number, number, number, number, number, number,
   ];
   const seconds = (ms: number) => (ms < 0 ? null : Math.ceil(ms / 1000));
@@ -201,23 +211,43 @@ export async function consumeRateLimit(
 }
 
 /**
+ * Checks RPM and TPM of every scope and, only if all have room, counts the request
+ * (1 request, `estimatedTokens` tokens) in all of them — one atomic script call.
+ */
+export async function consumeRateLimit(
+  redis: LimitsRedis,
+  scopes: readonly RateLimitScope[],
+  options: ConsumeOptions = {},
+): Promise<RateLimitResult> {
+  const { keys, args } = consumeCall(scopes, options);
+  if (scopes.length === 0) return { ...UNLIMITED };
+  return parseConsumeReply(await CONSUME.run(redis, keys, args), scopes);
+}
+
+/**
  * After the call: adjusts each scope's TPM window by `delta` = actual − estimated
  * tokens (negative gives tokens back). Counted at the current second, so the
  * correction leaves the window 60 s from now.
  */
+/** KEYS and ARGV of CORRECT_LUA, or null when there is nothing to correct. */
+export function correctCall(
+  scopes: readonly Pick<RateLimitScope, "scope" | "id" | "tpm">[],
+  delta: number,
+  options: Omit<ConsumeOptions, "estimatedTokens"> = {},
+): { keys: string[]; args: number[] } | null {
+  if (!Number.isSafeInteger(delta)) throw new RangeError(`delta must be an integer, got ${delta}`);
+  const limited = scopes.filter((s) => s.tpm !== null && s.tpm !== undefined);
+  if (delta === 0 || limited.length === 0) return null;
+  const w = windowStarts(options.nowMs ?? Date.now());
+  return { keys: limited.map((s) => tpmKey(s.scope, s.id, w.current, options)), args: [w.sec, delta] };
+}
+
 export async function correctTokens(
   redis: LimitsRedis,
   scopes: readonly Pick<RateLimitScope, "scope" | "id" | "tpm">[],
   delta: number,
   options: Omit<ConsumeOptions, "estimatedTokens"> = {},
 ): Promise<void> {
-  if (!Number.isSafeInteger(delta)) throw new RangeError(`delta must be an integer, got ${delta}`);
-  const limited = scopes.filter((s) => s.tpm !== null && s.tpm !== undefined);
-  if (delta === 0 || limited.length === 0) return;
-  const w = windowStarts(options.nowMs ?? Date.now());
-  await CORRECT.run(
-    redis,
-    limited.map((s) => tpmKey(s.scope, s.id, w.current, options)),
-    [w.sec, delta],
-  );
+  const call = correctCall(scopes, delta, options);
+  if (call) await CORRECT.run(redis, call.keys, call.args);
 }
