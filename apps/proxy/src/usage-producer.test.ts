@@ -80,6 +80,43 @@ describe("usage spool", () => {
     await queue.close();
     connection.disconnect();
   });
+
+  it("pipelines: events recorded in one event-loop turn go out in one bulk call, each exactly once", async () => {
+    const spoolDir = await mkdtemp(path.join(tmpdir(), "switchyard-spool-"));
+    const connection = createProducerConnection(REDIS_URL);
+    const queue = createQueue("usage", connection);
+    const calls: { add: number; bulk: number[] } = { add: 0, bulk: [] };
+    const add = queue.add.bind(queue);
+    const addBulk = queue.addBulk.bind(queue);
+    queue.add = ((...args: Parameters<typeof add>) => {
+      calls.add++;
+      return add(...args);
+    });
+    queue.addBulk = ((jobs: Parameters<typeof addBulk>[0]) => {
+      calls.bulk.push(jobs.length);
+      return addBulk(jobs);
+    });
+    await waitFor(() => connection.status === "ready", 5000, "the producer connection");
+    const producer = new UsageProducer({ queue, connection, spoolDir, logger: pino({ level: "silent" }), metrics: new ProxyMetrics(), maxBatch: 40 });
+    await producer.start();
+
+    const ids = Array.from({ length: 100 }, (_, i) => `req_batch_${Date.now()}_${i}`);
+    for (const id of ids) producer.record(event(id)); // one turn: 100 events
+    await producer.flush();
+    expect(calls.add).toBe(0);
+    expect(calls.bulk).toEqual([40, 40, 20]); // maxBatch splits, the rest goes at the end of the turn
+
+    producer.record(event(ids[0]!)); // a duplicate alone: one plain add, still one job
+    await producer.flush();
+    expect(calls.add).toBe(1);
+    const jobs = await h.queue.getJobs(["waiting", "delayed", "active", "completed", "failed"]);
+    const mine = jobs.map((j) => j.id).filter((id) => id?.startsWith("req_batch_"));
+    expect(mine.sort()).toEqual([...ids].sort());
+
+    await producer.close();
+    await queue.close();
+    connection.disconnect();
+  });
 });
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */

@@ -20,6 +20,8 @@ export interface UsageProducerOptions {
   /** How often to retry a non-empty spool (default 5000 ms); also retried when Redis reconnects. */
   replayIntervalMs?: number;
   replayBatchSize?: number;
+  /** Most events per queue call; events recorded in one event-loop turn go out together (default 200). */
+  maxBatch?: number;
 }
 
 const ACTIVE = "usage.jsonl";
@@ -27,7 +29,9 @@ const ACTIVE = "usage.jsonl";
 const REPLAYING = "usage.replaying.jsonl";
 
 /**
- * Puts one UsageEvent per request on the `usage` queue, off the response path. When
+ * Puts one UsageEvent per request on the `usage` queue, off the response path. Events
+ * recorded in the same event-loop turn are pipelined: one `addBulk` (one MULTI round trip)
+ * per turn instead of one script call each. When
  * Redis cannot take it, the event is appended as one JSON line to a local spool file
  * and replayed later. Replay is idempotent: the job id is the request id, so an event
  * enqueued twice (a timeout that in fact succeeded, a crash mid-replay) is one job,
@@ -41,6 +45,9 @@ export class UsageProducer {
   private lock: Promise<unknown> = Promise.resolve();
   private spooled = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Recorded this turn, sent together at setImmediate. */
+  private batch: UsageEvent[] = [];
+  private scheduled = false;
   private readonly onReady = () => void this.replaySpool().catch(() => undefined);
 
   constructor(private readonly opts: UsageProducerOptions) {
@@ -72,38 +79,54 @@ export class UsageProducer {
       // A bug in the proxy, not a runtime condition: log loudly, still keep the data.
       this.opts.logger.error({ requestId: event.requestId, issues: checked.error.issues }, "usage event does not match the schema");
     }
-    const p = this.enqueueOrSpool(event).finally(() => this.inFlight.delete(p));
-    this.inFlight.add(p);
+    this.batch.push(event);
+    if (this.batch.length >= (this.opts.maxBatch ?? 200)) this.sendBatch();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.sendBatch());
+    }
   }
 
   /** Resolves when every recorded event is on the queue or in the spool. */
   async flush(): Promise<void> {
+    this.sendBatch();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.lock.catch(() => undefined);
   }
 
-  private async enqueueOrSpool(event: UsageEvent): Promise<void> {
+  private sendBatch(): void {
+    this.scheduled = false;
+    if (this.batch.length === 0) return;
+    const events = this.batch;
+    this.batch = [];
+    const p = this.enqueueOrSpool(events).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private async enqueueOrSpool(events: UsageEvent[]): Promise<void> {
     // BullMQ waits (not fails) for a connection that is not ready; don't wait, spool.
     if (this.opts.connection.status === "ready") {
       try {
-        await withTimeout(enqueueUsage(this.opts.queue, event), this.opts.enqueueTimeoutMs ?? 3000);
+        // The job id is the request id: a batch that timed out but in fact landed is not doubled by its spooled copy.
+        const call = events.length === 1 && events[0] ? enqueueUsage(this.opts.queue, events[0]) : enqueueUsageBulk(this.opts.queue, events);
+        await withTimeout(call, this.opts.enqueueTimeoutMs ?? 3000);
         return;
       } catch (err) {
-        this.opts.logger.warn({ requestId: event.requestId, err: (err as Error).message }, "usage enqueue failed; spooling");
+        this.opts.logger.warn({ requestIds: events.map((e) => e.requestId), err: (err as Error).message }, "usage enqueue failed; spooling");
       }
     }
-    await this.spool(event);
+    await this.spool(events);
   }
 
-  private spool(event: UsageEvent): Promise<void> {
+  private spool(events: UsageEvent[]): Promise<void> {
     return this.withLock(async () => {
       try {
-        await appendFile(this.activePath, JSON.stringify(event) + "\n", "utf8");
-        this.spooled++;
+        await appendFile(this.activePath, events.map((e) => JSON.stringify(e) + "\n").join(""), "utf8");
+        this.spooled += events.length;
         this.opts.metrics.setSpoolEvents(this.spooled);
       } catch (err) {
-        // Nothing else can be done; the log line keeps the event for manual recovery.
-        this.opts.logger.error({ err: (err as Error).message, event }, "cannot write usage spool");
+        // Nothing else can be done; the log line keeps the events for manual recovery.
+        for (const event of events) this.opts.logger.error({ err: (err as Error).message, event }, "cannot write usage spool");
       }
     });
   }
