@@ -4,7 +4,7 @@ import { createLogger } from "./logger";
 
 async function main(): Promise<void> {
   const { env, secretEnv } = loadEnv();
-  const logger = createLogger(env.LOG_LEVEL);
+  const logger = createLogger(env.LOG_LEVEL, { async: true });
   const running = await bootProxy({ env, secretEnv, logger });
   const address = await running.proxy.listen(env.PROXY_PORT, env.PROXY_HOST);
   logger.info({ port: address.port, host: env.PROXY_HOST }, "proxy listening");
@@ -16,11 +16,18 @@ async function main(): Promise<void> {
     logger.info({ signal }, "draining in-flight requests");
     running
       .shutdown(10_000)
-      .then(() => process.exit(0))
+      .then(() => exitFlushed(0))
       .catch((err: unknown) => {
         logger.error({ err }, "unclean shutdown");
-        process.exit(1);
+        exitFlushed(1);
       });
+  };
+  // The log destination is asynchronous: write out what it holds before exiting.
+  const exitFlushed = (code: number) => {
+    logger.flush((err) => {
+      if (err) console.error(err);
+      process.exit(code);
+    });
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));

@@ -174,7 +174,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     ctx.requestBody = null;
     ctx.responseBody = null;
     // One line per request; never the key, never the prompt.
-    if (ctx.endpoint || ctx.status >= 400) {
+    if ((ctx.endpoint || ctx.status >= 400) && deps.logger.isLevelEnabled("info")) {
       deps.logger.info(
         {
           requestId: ctx.requestId,
