@@ -5,12 +5,19 @@ const SCALE = 10n ** BigInt(SCALE_DIGITS);
 
 /** "0.15" (USD per million tokens) → 150000000000n (USD per MTok × 10^12). Exact; no float. */
 export function parseDecimalPrice(price: string): bigint {
+  // Every request prices its usage with the same few strings: parse each once.
+  const known = parsedPrices.get(price);
+  if (known !== undefined) return known;
   const m = /^(\d+)(?:\.(\d{1,12}))?$/.exec(price);
   if (!m) throw new Error(`invalid decimal price "${price}"`);
   const whole = BigInt(m[1] ?? "0");
   const frac = (m[2] ?? "").padEnd(SCALE_DIGITS, "0");
-  return whole * SCALE + BigInt(frac);
+  const value = whole * SCALE + BigInt(frac);
+  if (parsedPrices.size >= 10_000) parsedPrices.clear(); // bounded: prices are few, but strings come from config
+  parsedPrices.set(price, value);
+  return value;
 }
+const parsedPrices = new Map<string, bigint>();
 
 /** What a request adds to its token usage: images billed by the piece, and the Batch API. */
 export interface CostOptions {

@@ -459,7 +459,7 @@ export async function serveChat(
   }
   let answer: CachedAnswer | null = null;
   try {
-    answer = await callAndReply(res, ctx, deps, plan, body, format, leader);
+    answer = await callAndReply(res, ctx, deps, plan, body, format, leader, cache !== null);
   } finally {
     leader?.finish(answer);
   }
@@ -476,6 +476,8 @@ async function callAndReply(
   body: ChatCompletionRequest,
   format: ChatFormat,
   leader: Leader | null,
+  /** Only a cached route needs the answer of a stream assembled (for the cache and followers). */
+  wantAnswer: boolean,
 ): Promise<CachedAnswer | null> {
   const snapshot = deps.getSnapshot();
   const retry = plan.route?.options.retry;
@@ -532,7 +534,7 @@ async function callAndReply(
       // Followers and the cache get the answer as soon as the stream is over (not after
       // the bookkeeping below), so a later identical request never joins a finished call.
       const completion =
-        ctx.status === 200 && ctx.usage !== null ? completionFromOpenAiSse(streamed) : null;
+        wantAnswer && ctx.status === 200 && ctx.usage !== null ? completionFromOpenAiSse(streamed) : null;
       const answer = completion && ctx.usage ? answerOf(completion, ctx.usage, model) : null;
       leader?.finish(answer);
       if (ctx.status >= 500 && !ctx.clientAborted) {

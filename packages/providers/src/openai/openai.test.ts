@@ -102,6 +102,21 @@ describe("openai adapter: stream transform over recorded streams", () => {
     expect(r.state.usage).toMatchObject({ inputTokens: 53, outputTokens: 15 });
   });
 
+  it("parses only the chunks after the first content that can carry usage, whatever their spacing", () => {
+    const chunk = (extra: string) => `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"x"}}]${extra}}\n\n`;
+    const usageChunk = 'data: {"id":"c","choices":[], "usage" : { "prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10 }}\n\n';
+    // A content string that mentions usage cannot fool it (quotes are escaped inside strings).
+    const trap = 'data: {"id":"c","choices":[{"index":0,"delta":{"content":"\\"usage\\": {\\"prompt_tokens\\": 999}"}}],"usage":null}\n\n';
+    const raw = chunk("") + chunk(',"usage":null') + trap + usageChunk + "data: [DONE]\n\n";
+    for (const size of [1, 9, 1000]) {
+      const r = replay(raw, true, size);
+      expect(r.output).toBe(raw);
+      expect(r.state.usage).toMatchObject({ inputTokens: 7, outputTokens: 3 });
+      const hidden = replay(raw, false, size);
+      expect(hidden.output).toBe(raw.replace(usageChunk, ""));
+    }
+  });
+
   it("reports a stream cut before [DONE] as incomplete", () => {
     const raw = fx.chatTextStream;
     const r = replay(raw.slice(0, raw.indexOf('"content":" can"')), true, 40);

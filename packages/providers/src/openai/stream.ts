@@ -21,6 +21,14 @@ interface ChunkShape {
   usage?: unknown;
 }
 
+/**
+ * Whether a chunk's JSON can hold a usage object. JSON escapes quotes inside strings, so
+ * `"usage"` followed by `:` and `{` only ever appears as the key itself; a false positive
+ * would only cost a parse. Chunks after the first content that cannot carry usage are
+ * forwarded without parsing (most of a stream).
+ */
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+
 const nonEmpty = (v: unknown) => (typeof v === "string" ? v.length > 0 : Array.isArray(v) ? v.length > 0 : false);
 
 function hasContent(chunk: ChunkShape): boolean {
@@ -41,6 +49,10 @@ function applyEvents(state: OpenAiStreamState, sse: SseParserState, events: SseE
     }
     if (ev.data.trim() === "[DONE]") {
       done = true;
+      output += ev.raw;
+      continue;
+    }
+    if (sawContent && !USAGE_OBJECT.test(ev.data)) {
       output += ev.raw;
       continue;
     }
