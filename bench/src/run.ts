@@ -5,6 +5,8 @@
  * are written in.
  *   pnpm bench [--rounds 3] [--duration 5] [--warmup 1] [--latency-ms 0] [--token-interval-ms 0]
  *              [--soak <minutes>] [--portkey [--portkey-dir DIR]] [--no-pin] [--json] [--smoke]
+ *              [--rows direct,floor,switchyard] [--scenarios "json c=64,sse c=16"] [--profile DIR]
+ *              [--src] [--no-build]
  * Uses its own database (switchyard_bench_suite) and Redis DB 1 with a prefix of its own.
  */
 import { type ChildProcess } from "node:child_process";
@@ -17,7 +19,7 @@ import { createPrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
 import { type LoadResult } from "./load";
 import { benchDir, choosePinning, pinPrefix, readCpuMs, readRssMb, runScriptForJson, spawnNode, startServerScript, type Pinning } from "./procs";
-import { BENCH_PROVIDER_KEY, cleanupBenchRedis, drainUsageQueue, seedBenchTenant, startSwitchyardProxy, stopChild } from "./switchyard";
+import { BENCH_PROVIDER_KEY, buildProxy, cleanupBenchRedis, drainUsageQueue, seedBenchTenant, startSwitchyardProxy, stopChild } from "./switchyard";
 
 export type RowName = "direct" | "floor" | "switchyard" | "portkey";
 
@@ -54,6 +56,14 @@ export interface BenchOptions {
   pin?: boolean;
   databaseName?: string;
   redisUrl?: string;
+  /** Run the proxy from apps/proxy/dist (built first unless `build: false`) or src via tsx. Default "dist". */
+  entry?: "dist" | "src";
+  build?: boolean;
+  /** Only these rows / scenarios (by name); default all. */
+  rows?: RowName[];
+  scenarioNames?: string[];
+  /** Write a V8 CPU profile of the Switchyard proxy into this directory (node --cpu-prof). */
+  profileDir?: string;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -190,14 +200,27 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const tenant = await seedBenchTenant(prisma, { upstreamUrl: `${upstreamOrigin}/v1`, limits: true });
     await prisma.$disconnect();
     const proxyPort = 20_000 + Math.floor(Math.random() * 20_000);
-    const proxy = await startSwitchyardProxy({ databaseUrl, redisUrl, limitsPrefix, port: proxyPort, pin: pinPrefix(pinning?.proxy), logLevel: "warn" });
+    const entry = opts.entry ?? "dist";
+    if (entry === "dist" && opts.build !== false) buildProxy();
+    const proxy = await startSwitchyardProxy({
+      databaseUrl,
+      redisUrl,
+      limitsPrefix,
+      port: proxyPort,
+      pin: pinPrefix(pinning?.proxy),
+      logLevel: "warn",
+      entry,
+      ...(opts.profileDir ? { cpuProfDir: opts.profileDir } : {}),
+    });
     children.push(proxy.child);
 
-    const targets: Target[] = [
+    const allTargets: Target[] = [
       { row: "direct", origin: upstreamOrigin, headers: { authorization: `Bearer ${BENCH_PROVIDER_KEY}` }, pid: upstream.child.pid, isProxy: false },
       { row: "floor", origin: `http://127.0.0.1:${floor.port}`, headers: { authorization: `Bearer ${BENCH_PROVIDER_KEY}` }, pid: floor.child.pid, isProxy: true },
       { row: "switchyard", origin: proxy.origin, headers: { authorization: `Bearer ${tenant.key}` }, pid: proxy.child.pid, isProxy: true },
     ];
+    const targets = allTargets.filter((t) => !opts.rows || opts.rows.includes(t.row));
+    const chosenScenarios = scenarios.filter((s) => !opts.scenarioNames || opts.scenarioNames.includes(s.name));
     if (opts.portkey) {
       const portkey = await startPortkey(pinPrefix(pinning?.proxy), opts.portkeyDir);
       if (typeof portkey === "string") skipped.push(portkey);
@@ -255,7 +278,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
 
     const perRound = new Map<string, { result: LoadResult; rssMb: number | null; cpuMsPerRequest: number | null }[]>();
     for (let round = 1; round <= rounds; round++) {
-      for (const scenario of scenarios) {
+      for (const scenario of chosenScenarios) {
         for (const target of targets) {
           const m = await measure(scenario, target);
           const key = `${scenario.name}|${target.row}`;
@@ -267,7 +290,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       }
     }
 
-    const scenarioReports: ScenarioReport[] = scenarios.map((scenario) => {
+    const scenarioReports: ScenarioReport[] = chosenScenarios.map((scenario) => {
       const rows: Partial<Record<RowName, RowReport>> = {};
       for (const target of targets) {
         const ms = perRound.get(`${scenario.name}|${target.row}`) ?? [];
@@ -436,8 +459,14 @@ async function main(): Promise<void> {
       "no-pin": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       smoke: { type: "boolean", default: false },
+      src: { type: "boolean", default: false },
+      "no-build": { type: "boolean", default: false },
+      rows: { type: "string" },
+      scenarios: { type: "string" },
+      profile: { type: "string" },
     },
   });
+  const list = (v: string | undefined) => (v === undefined ? undefined : v.split(",").map((x) => x.trim()));
   const report = await runBench({
     rounds: values.smoke ? 1 : Number(values.rounds),
     durationMs: Number(values.duration) * 1000,
@@ -449,7 +478,13 @@ async function main(): Promise<void> {
     portkey: values.portkey,
     portkeyDir: values["portkey-dir"],
     pin: !values["no-pin"],
+    entry: values.src ? "src" : "dist",
+    build: !values["no-build"],
+    rows: list(values.rows) as RowName[] | undefined,
+    scenarioNames: list(values.scenarios),
+    ...(values.profile ? { profileDir: path.resolve(values.profile) } : {}),
   });
+  if (values.profile) process.stderr.write(`CPU profile of the Switchyard proxy written to ${path.resolve(values.profile)}\n`);
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
 }
 

@@ -11,6 +11,10 @@ describe("bench smoke", () => {
       warmupCount: 10,
       databaseName: "switchyard_bench_smoke",
       redisUrl: process.env.SWITCHYARD_TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1",
+      // turbo builds apps/proxy before this test (turbo.json); rebuilding here would clean
+      // dist/ under the end-to-end test that runs alongside.
+      entry: "dist",
+      build: false,
       log: () => undefined,
     });
 

@@ -1,10 +1,12 @@
 /**
  * Setting up Switchyard for a benchmark: a tenant seeded in its own database (an org, a
  * team, the mock provider and model, a virtual key, optionally rate limits and budgets),
- * the proxy as a child process (node --import tsx src/main.ts), and the Redis cleanup.
+ * the proxy as a child process (the built dist/main.js, as production runs it, or
+ * src/main.ts through tsx), and the Redis cleanup.
  * Shared by the suite's runner and apps/proxy/bench/overhead.ts.
  */
-import { type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -68,11 +70,29 @@ export interface StartProxyOptions {
   /** Write a CPU profile of the proxy process into this directory. */
   cpuProfDir?: string;
   logLevel?: string;
+  /**
+   * "dist" runs apps/proxy/dist/main.js (what production runs: `pnpm --filter
+   * @switchyard/proxy build` first, see `buildProxy`); "src" runs src/main.ts through tsx,
+   * which costs ~100 MB of RSS for the compiler. Default "src".
+   */
+  entry?: "dist" | "src";
+  /** Extra node flags, e.g. ["--max-semi-space-size=8"]. */
+  nodeArgs?: string[];
+}
+
+/** Builds apps/proxy/dist/main.js (tsup), so the benchmark measures the current sources as production runs them. */
+export function buildProxy(): void {
+  const r = spawnSync("pnpm", ["--filter", "@switchyard/proxy", "build"], { cwd: proxyAppDir, stdio: ["ignore", "ignore", "inherit"] });
+  if (r.status !== 0) throw new Error(`building apps/proxy failed (exit ${r.status})`);
 }
 
 export async function startSwitchyardProxy(opts: StartProxyOptions): Promise<{ child: ChildProcess; origin: string }> {
   const profile = opts.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", opts.cpuProfDir] : [];
-  const child = spawnNode(opts.pin ?? [], [...profile, "--import", "tsx", "src/main.ts"], {
+  const entry = opts.entry === "dist" ? ["dist/main.js"] : ["--import", "tsx", "src/main.ts"];
+  if (opts.entry === "dist" && !existsSync(path.join(proxyAppDir, "dist/main.js"))) {
+    throw new Error("apps/proxy/dist/main.js is missing: run `pnpm --filter @switchyard/proxy build` first");
+  }
+  const child = spawnNode(opts.pin ?? [], [...profile, ...(opts.nodeArgs ?? []), ...entry], {
     cwd: proxyAppDir,
     env: {
       ...process.env,
