@@ -29,7 +29,17 @@ export interface LogLineFacts {
   chunks: number | null;
 }
 
-const int = (n: number | bigint) => n.toLocaleString("en-US");
+/** 1234567 → "1,234,567" (toLocaleString does the same at ~50× the cost: this runs for every request's log line). */
+const int = (n: number | bigint): string => {
+  if (typeof n === "number" && !Number.isSafeInteger(n)) return n.toLocaleString("en-US");
+  const digits = n.toString();
+  const neg = digits.startsWith("-");
+  const d = neg ? digits.slice(1) : digits;
+  if (d.length <= 3) return digits;
+  let out = d.slice(0, d.length % 3 || 3);
+  for (let i = out.length; i < d.length; i += 3) out += `,${d.slice(i, i + 3)}`;
+  return neg ? `-${out}` : out;
+};
 
 /**
  * Dollars rounded half-up to 4 decimals ("$0.0177"); a cost that would round to $0.0000

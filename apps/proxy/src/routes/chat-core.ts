@@ -219,8 +219,12 @@ export interface StreamEncoder {
 /** OpenAI SSE kept per stream for estimating usage a provider did not report (bounded). */
 const MAX_KEPT_STREAM_CHARS = 4 * 1024 * 1024;
 
-/** Opens the client's stream: status and headers go out at once. */
-export function startStream(res: ServerResponse, ctx: RequestContext, encoder?: StreamEncoder): void {
+/**
+ * Opens the client's stream. With `flush` the status and headers go out at once; without,
+ * they leave with the first piece written (one socket write instead of two), for callers
+ * that write at once anyway.
+ */
+export function startStream(res: ServerResponse, ctx: RequestContext, encoder?: StreamEncoder, flush = true): void {
   res.writeHead(200, {
     // Whatever the provider streams, the adapters emit OpenAI SSE.
     "content-type": encoder?.contentType ?? "text/event-stream; charset=utf-8",
@@ -228,7 +232,7 @@ export function startStream(res: ServerResponse, ctx: RequestContext, encoder?: 
     // Ask reverse proxies (nginx) not to buffer: events must reach the client as they come.
     "x-accel-buffering": "no",
   });
-  res.flushHeaders();
+  if (flush) res.flushHeaders();
   ctx.status = 200;
 }
 
@@ -273,7 +277,8 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
   let producedChars = 0;
   const { adapter } = call;
   const provider = call.model.provider.slug;
-  startStream(res, ctx, encoder);
+  // The provider's first chunk is already here: the headers go out with its output.
+  startStream(res, ctx, encoder, false);
   let state = adapter.initStreamState({ clientWantsUsage: call.prepared.clientWantsUsage, model: call.model.name });
   const decoder = new TextDecoder();
   const forward = async (output: string, firstContent: boolean) => {
@@ -292,6 +297,8 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
   let failure: AppError | null = null;
   try {
     if (call.firstChunk) await transform(call.firstChunk);
+    // A first chunk with nothing to forward yet (a partial event): the client still gets the status now.
+    if (!res.headersSent && !res.destroyed) res.flushHeaders();
     const chunks = call.chunks;
     for (let next = chunks ? await chunks.next() : { done: true as const, value: undefined }; !next.done; next = await chunks!.next()) {
       await transform(next.value);

@@ -348,7 +348,7 @@ async function replyFromAnswer(
   answerHeaders(res, answer, status);
   if (ctx.stream) {
     const encoder = format.encoder?.(answer.model);
-    startStream(res, ctx, encoder);
+    startStream(res, ctx, encoder, false); // the whole answer is written next
     const sse = openAiSseFromCompletion(answer.completion, {
       includeUsage: body.stream_options?.include_usage === true,
       id: answer.completion.id,
