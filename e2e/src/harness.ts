@@ -83,3 +83,62 @@ export async function httpOk(url: string): Promise<boolean> {
   const r = await fetch(url, { redirect: "manual" });
   return r.status < 500;
 }
+
+/**
+ * A Redis server of the caller's own on a free loopback port (no persistence), so a
+ * suite can flush and inspect it without touching anyone else's data. Stop it with
+ * `proc.stop()`.
+ */
+export async function startRedisServer(): Promise<{ url: string; port: number; proc: Proc }> {
+  const port = await freePort();
+  const proc = startProcess(
+    "redis-server",
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+    process.env,
+  );
+  await waitFor(
+    `redis-server on port ${port}`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const sock = net.connect(port, "127.0.0.1");
+        sock.once("data", (d) => {
+          sock.destroy();
+          resolve(d.toString().startsWith("+PONG"));
+        });
+        sock.once("error", () => resolve(false));
+        sock.once("connect", () => sock.write("PING\r\n"));
+      }),
+    10_000,
+    [proc],
+  );
+  return { url: `redis://127.0.0.1:${port}`, port, proc };
+}
+
+/** The JSON lines (pino) a process printed so far; other lines are skipped. */
+export function jsonLines(proc: Proc): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of proc.output().split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line cut by the output cap
+    }
+  }
+  return out;
+}
+
+/** Runs `total` tasks with at most `concurrency` at a time; results in task order. */
+export async function runConcurrently<T>(total: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(total);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < total) {
+      const i = next++;
+      results[i] = await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
+  return results;
+}
