@@ -446,7 +446,10 @@ export function formatReport(r: BenchReport): string {
 }
 
 async function main(): Promise<void> {
+  // `pnpm bench -- --soak 10` hands the script a leading "--": both forms work.
+  const argv = process.argv.slice(2);
   const { values } = parseArgs({
+    args: argv[0] === "--" ? argv.slice(1) : argv,
     options: {
       rounds: { type: "string", default: "3" },
       duration: { type: "string", default: "5" },
