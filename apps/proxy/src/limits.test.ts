@@ -71,7 +71,9 @@ function openAiError(r: Reply, status: number) {
 async function tpmWindowTokens(keyId: string): Promise<number> {
   let total = 0;
   for (const k of await h.redis.keys(`${prefix}rl:tpm:key:${keyId}:*`)) {
-    for (const v of Object.values(await h.redis.hgetall(k))) total += Number(v);
+    if (k.includes(":from:")) continue; // the cached part of the previous minute, not a bucket
+    // Per-second buckets; "t" is their running sum.
+    for (const [field, v] of Object.entries(await h.redis.hgetall(k))) if (field !== "t") total += Number(v);
   }
   return total;
 }

@@ -416,7 +416,11 @@ export async function tpmWindowTotal(
     const pattern = tpmKey(scope, id, 0, { prefix }).replace(/0$/, "*");
     const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
     cursor = next;
-    for (const k of keys) for (const v of await redis.hvals(k)) total += Number(v);
+    for (const k of keys) {
+      if (k.includes(":from:")) continue; // the scripts' cached part of a previous minute, not a bucket
+      // Per-second buckets; field "t" is their running sum.
+      for (const [field, v] of Object.entries(await redis.hgetall(k))) if (field !== "t") total += Number(v);
+    }
   } while (cursor !== "0");
   return total;
 }

@@ -101,6 +101,12 @@ describe("reserveBudget / settleBudget", () => {
     expect(after.ok).toBe(true);
     if (held.ok) expect(await settleBudget(r, held, 250n, { prefix })).toBe(true);
     expect(await readBudget(r, key, { prefix })).toEqual({ spentNanoUsd: 250n, reservedNanoUsd: 1n });
+    // A late settle counts once too, and an id that was never reserved settles nothing.
+    if (held.ok) expect(await settleBudget(r, held, 250n, { prefix })).toBe(false);
+    expect(await settleBudget(r, { reservationId: "never-reserved", budgets: [key] }, 99n, { prefix })).toBe(false);
+    expect(await readBudget(r, key, { prefix })).toEqual({ spentNanoUsd: 250n, reservedNanoUsd: 1n });
+    // No key per settled request is left behind.
+    expect(await r.keys(`${prefix}budget:settled:*`)).toEqual([]);
   });
 
   it("separate periods are separate counters", async () => {

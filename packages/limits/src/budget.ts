@@ -5,7 +5,7 @@ import {
   budgetReservedKey,
   budgetSpentKey,
   type KeyOptions,
-  settledReservationKey,
+  budgetExpiredReservationsKey,
 } from "./keys";
 import { type LimitsRedis, LuaScript } from "./script";
 
@@ -33,19 +33,21 @@ export type BudgetTarget = Pick<BudgetRef, "id" | "periodStart">;
 export const DEFAULT_RESERVATION_TTL_MS = 15 * 60_000;
 /** Period keys outlive the longest period (a month) after their last write. */
 const PERIOD_KEY_TTL_MS = 40 * 24 * 3600_000;
-const SETTLED_MARKER_TTL_MS = 2 * 24 * 3600_000;
 
-// Shared Lua: drops a budget period's expired reservations (Redis clock) and gives their money back.
+// Shared Lua: drops a budget period's expired reservations (Redis clock), gives their money
+// back, and remembers their ids (a settle that comes after all still records the cost).
 const SWEEP = `
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function sweep(reservedKey, amountsKey, expiryKey)
+local function sweep(reservedKey, amountsKey, expiryKey, expiredKey)
   local expired = redis.call('ZRANGEBYSCORE', expiryKey, '-inf', nowMs)
   for _, rid in ipairs(expired) do
     local amt = redis.call('HGET', amountsKey, rid)
     if amt then
       redis.call('DECRBY', reservedKey, amt)
       redis.call('HDEL', amountsKey, rid)
+      redis.call('SADD', expiredKey, rid)
+      redis.call('PEXPIRE', expiredKey, ${PERIOD_KEY_TTL_MS})
     end
     redis.call('ZREM', expiryKey, rid)
   end
@@ -54,20 +56,20 @@ local function num(v) if v then return tonumber(v) end return 0 end
 `;
 
 /**
- * KEYS: per budget spent, reserved, amounts, expiry.
+ * KEYS: per budget spent, reserved, amounts, expiry, expired.
  * ARGV: reservationId, amount, ttlMs, keyTtlMs, then per budget limit, hard(1/0).
  * Reply: {1} reserved | {0, index, spent, reserved} denied | {-1} duplicate id.
  */
 export const RESERVE_LUA = `${SWEEP}
 local rid, amount, ttl, keyTtl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local n = #KEYS / 4
+local n = #KEYS / 5
 for i = 1, n do
-  local b = (i - 1) * 4
-  sweep(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4])
+  local b = (i - 1) * 5
+  sweep(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5])
   if redis.call('HEXISTS', KEYS[b + 3], rid) == 1 then return {-1} end
 end
 for i = 1, n do
-  local b = (i - 1) * 4
+  local b = (i - 1) * 5
   if ARGV[4 + (i - 1) * 2 + 2] == '1' then
     local spent = redis.call('GET', KEYS[b + 1]) or '0'
     local reserved = redis.call('GET', KEYS[b + 2]) or '0'
@@ -77,7 +79,7 @@ for i = 1, n do
   end
 end
 for i = 1, n do
-  local b = (i - 1) * 4
+  local b = (i - 1) * 5
   redis.call('INCRBY', KEYS[b + 2], amount)
   redis.call('HSET', KEYS[b + 3], rid, amount)
   redis.call('ZADD', KEYS[b + 4], nowMs + ttl, rid)
@@ -88,33 +90,42 @@ return {1}
 const RESERVE = new LuaScript(RESERVE_LUA);
 
 /**
- * KEYS: per budget spent, reserved, amounts, expiry; last: settled marker.
- * ARGV: reservationId, actual, keyTtlMs, markerTtlMs.
- * Reply: {1} settled | {0} already settled (no change).
+ * KEYS: per budget spent, reserved, amounts, expiry, expired.
+ * ARGV: reservationId, actual, keyTtlMs.
+ * Reply: {1} settled | {0} nothing to settle (settled already, or never reserved).
+ * Idempotent without a key per request: a live reservation is removed as it is settled,
+ * and one that expired first is found (once) in the period's set of expired ids.
  */
 export const SETTLE_LUA = `${SWEEP}
 local rid, actual, keyTtl = ARGV[1], ARGV[2], ARGV[3]
-if not redis.call('SET', KEYS[#KEYS], '1', 'NX', 'PX', ARGV[4]) then return {0} end
-local n = (#KEYS - 1) / 4
+local n = #KEYS / 5
+local settled = 0
 for i = 1, n do
-  local b = (i - 1) * 4
-  sweep(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4])
+  local b = (i - 1) * 5
+  sweep(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5])
   local amt = redis.call('HGET', KEYS[b + 3], rid)
+  local found = false
   if amt then
     redis.call('DECRBY', KEYS[b + 2], amt)
     redis.call('HDEL', KEYS[b + 3], rid)
     redis.call('ZREM', KEYS[b + 4], rid)
+    found = true
+  elseif redis.call('SREM', KEYS[b + 5], rid) == 1 then
+    found = true
   end
-  redis.call('INCRBY', KEYS[b + 1], actual)
-  for k = 1, 4 do redis.call('PEXPIRE', KEYS[b + k], keyTtl) end
+  if found then
+    redis.call('INCRBY', KEYS[b + 1], actual)
+    redis.call('PEXPIRE', KEYS[b + 1], keyTtl)
+    settled = 1
+  end
 end
-return {1}
+return {settled}
 `;
 const SETTLE = new LuaScript(SETTLE_LUA);
 
-/** KEYS: spent, reserved, amounts, expiry. Reply: {spent, reserved} as decimal strings. */
+/** KEYS: spent, reserved, amounts, expiry, expired. Reply: {spent, reserved} as decimal strings. */
 const READ = new LuaScript(`${SWEEP}
-sweep(KEYS[2], KEYS[3], KEYS[4])
+sweep(KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 return {redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2]) or '0'}
 `);
 
@@ -143,6 +154,7 @@ function periodKeys(b: BudgetTarget, o?: KeyOptions): string[] {
     budgetReservedKey(b.id, start, o),
     budgetReservationAmountsKey(b.id, start, o),
     budgetReservationExpiryKey(b.id, start, o),
+    budgetExpiredReservationsKey(b.id, start, o),
   ];
 }
 
@@ -213,8 +225,7 @@ export function settleCall(
   const actual = checkAmount(actualNanoUsd, "actualNanoUsd");
   if (reservation.budgets.length === 0) return null;
   const keys = reservation.budgets.flatMap((b) => periodKeys(b, options));
-  keys.push(settledReservationKey(reservation.reservationId, options));
-  return { keys, args: [reservation.reservationId, actual, PERIOD_KEY_TTL_MS, SETTLED_MARKER_TTL_MS] };
+  return { keys, args: [reservation.reservationId, actual, PERIOD_KEY_TTL_MS] };
 }
 
 /**

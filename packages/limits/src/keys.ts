@@ -41,7 +41,7 @@ export function budgetReservationExpiryKey(budgetId: string, periodStartMs: numb
   return `${p(o)}budget:${budgetId}:${periodStartMs}:resv-exp`;
 }
 
-/** Marker that a reservation was settled; makes settle idempotent. */
-export function settledReservationKey(reservationId: string, o?: KeyOptions): string {
-  return `${p(o)}budget:settled:${reservationId}`;
+/** Set of the ids of a budget period's reservations that expired unsettled (a late settle still records its cost, once). */
+export function budgetExpiredReservationsKey(budgetId: string, periodStartMs: number, o?: KeyOptions): string {
+  return `${p(o)}budget:${budgetId}:${periodStartMs}:resv-expired`;
 }

@@ -55,6 +55,7 @@ describe("consumeRateLimit", () => {
     expect(await r.hgetall(rpmKey("key", key.id, now / 1000 - 30, { prefix }))).toEqual({
       [String(now / 1000)]: "2",
       [String(now / 1000 + 1)]: "1",
+      t: "3", // the minute's running sum
     });
   });
 

@@ -31,6 +31,13 @@ export interface RateLimitResult {
  * over, and at most 1 s of old traffic is counted too long, so a client may be
  * refused up to 1 s early). Time comes from the caller (`nowMs`) because it names
  * the keys; replicas need clocks in sync to well under a second (NTP).
+ * Each minute's hash also keeps the running sum of its buckets in field "t", and the
+ * part of the previous minute still inside the window is summed once per second
+ * (a 2-second key beside the hash), so an admitted request reads two numbers per
+ * window instead of every bucket; only a refusal reads the buckets (for retry-after).
+ * The one inexactness this adds: a request stamped in the last moment of a minute that
+ * reaches Redis after the next minute's first request has cached that total is counted
+ * from the next second on (a window of at most one second, at the turn of the minute).
  *
  * KEYS: per scope rpmCur, rpmPrev, tpmCur, tpmPrev.
  * ARGV: nowMs, tokens, then per scope rpmLimit, tpmLimit (-1 = unlimited).
@@ -44,40 +51,59 @@ local sec = math.floor(now / 1000)
 local oldest = sec - 60
 local n = #KEYS / 4
 
-local function window(curKey, prevKey)
-  local buckets = {}
-  local total = 0
+-- The window's total without reading every bucket: the current minute's buckets are all
+-- inside it and its hash keeps their running sum in field 't'; the previous minute counts
+-- from second 'oldest' on, and that part is summed once per second and kept for 2 s
+-- (the previous minute takes no more writes once its minute is over).
+local function windowTotal(curKey, prevKey)
+  local cur = tonumber(redis.call('HGET', curKey, 't') or '0')
+  local sfxKey = prevKey .. ':from:' .. oldest
+  local sfx = redis.call('GET', sfxKey)
+  if not sfx then
+    sfx = 0
+    local flat = redis.call('HGETALL', prevKey)
+    for i = 1, #flat, 2 do
+      local s = tonumber(flat[i])
+      if s and s >= oldest then sfx = sfx + tonumber(flat[i + 1]) end
+    end
+    redis.call('SET', sfxKey, sfx, 'PX', 2000)
+  end
+  return cur + tonumber(sfx)
+end
+
+-- The window's buckets, oldest first: only a refusal needs them (waitMs, emptyMs).
+local function buckets(curKey, prevKey)
+  local list = {}
   for _, k in ipairs({prevKey, curKey}) do
     local flat = redis.call('HGETALL', k)
     for i = 1, #flat, 2 do
       local s = tonumber(flat[i])
-      if s >= oldest then
-        local c = tonumber(flat[i + 1])
-        total = total + c
-        buckets[#buckets + 1] = {s, c}
-      end
+      if s and s >= oldest then list[#list + 1] = {s, tonumber(flat[i + 1])} end
     end
   end
-  table.sort(buckets, function(a, b) return a[1] < b[1] end)
-  return total, buckets
+  table.sort(list, function(a, b) return a[1] < b[1] end)
+  return list
 end
 
 -- ms until enough old buckets leave the window for cost to fit; a bucket of second s leaves at (s + 61) s
-local function waitMs(buckets, total, limit, cost)
+local function waitMs(list, total, limit, cost)
   local need = total + cost - limit
   if need <= 0 then return 0 end
   local freed = 0
-  for _, b in ipairs(buckets) do
+  for _, b in ipairs(list) do
     freed = freed + b[2]
     if freed >= need then return (b[1] + 61) * 1000 - now end
   end
   return 60000 -- cost alone exceeds the limit: never fits; tell the client a full window
 end
 
-local function emptyMs(buckets)
-  if #buckets == 0 then return 0 end
-  return (buckets[#buckets][1] + 61) * 1000 - now
+local function emptyMs(list)
+  if #list == 0 then return 0 end
+  return (list[#list][1] + 61) * 1000 - now
 end
+
+-- an admitted request's own bucket (this second) is the newest: its window empties 61 s from now
+local ownReset = (sec + 61) * 1000 - now
 
 local remReq, resetReq, remTok, resetTok = -1, -1, -1, -1
 for i = 1, n do
@@ -85,40 +111,42 @@ for i = 1, n do
   local rpm = tonumber(ARGV[2 + (i - 1) * 2 + 1])
   local tpm = tonumber(ARGV[2 + (i - 1) * 2 + 2])
   if rpm >= 0 then
-    local total, buckets = window(KEYS[base + 1], KEYS[base + 2])
+    local total = windowTotal(KEYS[base + 1], KEYS[base + 2])
     if total + 1 > rpm then
-      return {0, i, 1, waitMs(buckets, total, rpm, 1), math.max(rpm - total, 0), emptyMs(buckets), -1, -1}
+      local list = buckets(KEYS[base + 1], KEYS[base + 2])
+      return {0, i, 1, waitMs(list, total, rpm, 1), math.max(rpm - total, 0), emptyMs(list), -1, -1}
     end
     local rem = rpm - total - 1
     if remReq < 0 or rem < remReq then
       remReq = rem
-      buckets[#buckets + 1] = {sec, 1}
-      resetReq = emptyMs(buckets)
+      resetReq = ownReset
     end
   end
   if tpm >= 0 then
-    local total, buckets = window(KEYS[base + 3], KEYS[base + 4])
+    local total = windowTotal(KEYS[base + 3], KEYS[base + 4])
     if total + tokens > tpm then
-      return {0, i, 2, waitMs(buckets, total, tpm, tokens), -1, -1, math.max(tpm - total, 0), emptyMs(buckets)}
+      local list = buckets(KEYS[base + 3], KEYS[base + 4])
+      return {0, i, 2, waitMs(list, total, tpm, tokens), -1, -1, math.max(tpm - total, 0), emptyMs(list)}
     end
     local rem = tpm - total - tokens
     if remTok < 0 or rem < remTok then
       remTok = rem
-      buckets[#buckets + 1] = {sec, tokens}
-      resetTok = emptyMs(buckets)
+      resetTok = ownReset
     end
   end
 end
 
--- every scope has room: consume in all of them
+-- every scope has room: consume in all of them (the second's bucket and the minute's total)
 for i = 1, n do
   local base = (i - 1) * 4
   if tonumber(ARGV[2 + (i - 1) * 2 + 1]) >= 0 then
     redis.call('HINCRBY', KEYS[base + 1], sec, 1)
+    redis.call('HINCRBY', KEYS[base + 1], 't', 1)
     redis.call('PEXPIRE', KEYS[base + 1], 125000)
   end
   if tonumber(ARGV[2 + (i - 1) * 2 + 2]) >= 0 and tokens ~= 0 then
     redis.call('HINCRBY', KEYS[base + 3], sec, tokens)
+    redis.call('HINCRBY', KEYS[base + 3], 't', tokens)
     redis.call('PEXPIRE', KEYS[base + 3], 125000)
   end
 end
@@ -126,12 +154,13 @@ return {1, 0, 0, 0, remReq, resetReq, remTok, resetTok}
 `;
 const CONSUME = new LuaScript(CONSUME_LUA);
 
-/** Adds a (possibly negative) token delta to the current second of each scope's TPM window. */
+/** Adds a (possibly negative) token delta to the current second of each scope's TPM window (and its minute total). */
 export const CORRECT_LUA = `
 local sec = tonumber(ARGV[1])
 local delta = tonumber(ARGV[2])
 for i = 1, #KEYS do
   redis.call('HINCRBY', KEYS[i], sec, delta)
+  redis.call('HINCRBY', KEYS[i], 't', delta)
   redis.call('PEXPIRE', KEYS[i], 125000)
 end
 return {1}

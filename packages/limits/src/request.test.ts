@@ -19,7 +19,11 @@ async function windowSum(r: Redis, kind: "rpm" | "tpm", scope: RateLimitScope, n
   const sec = Math.floor(nowMs / 1000);
   const key = (kind === "rpm" ? rpmKey : tpmKey)(scope.scope, scope.id, sec - (sec % 60), { prefix });
   const flat = await r.hgetall(key);
-  return Object.values(flat).reduce((a, v) => a + Number(v), 0);
+  const buckets = Object.entries(flat).filter(([field]) => field !== "t");
+  const sum = buckets.reduce((a, [, v]) => a + Number(v), 0);
+  // The minute's running sum must match its buckets.
+  expect(Number(flat.t ?? 0)).toBe(sum);
+  return sum;
 }
 
 beforeAll(() => {

@@ -42,6 +42,7 @@ if nbk > 0 then
     for i = 1, nrk / 4 do
       if tonumber(ra[2 + (i - 1) * 2 + 2]) >= 0 then
         redis.call('HINCRBY', rk[(i - 1) * 4 + 3], sec, -tokens)
+        redis.call('HINCRBY', rk[(i - 1) * 4 + 3], 't', -tokens)
       end
     end
   end
