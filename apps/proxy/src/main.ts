@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, "draining in-flight requests");
     running
-      .shutdown(10_000)
+      .shutdown(env.PROXY_SHUTDOWN_GRACE_MS)
       .then(() => exitFlushed(0))
       .catch((err: unknown) => {
         logger.error({ err }, "unclean shutdown");

@@ -55,6 +55,8 @@ export const proxyEnvSchema = baseEnvSchema.extend({
   SWITCHYARD_LIMITS_PREFIX: limitsPrefix,
   /** Longest wait for one limits command before the fail mode applies. */
   PROXY_LIMITS_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
+  /** On SIGTERM: how long in-flight requests (streams included) may run on before they are cut. */
+  PROXY_SHUTDOWN_GRACE_MS: z.coerce.number().int().nonnegative().default(10_000),
   /** Cap (bytes, each of request and response) on bodies kept for teams with body logging on. */
   PROXY_BODY_LOG_MAX_BYTES: z.coerce.number().int().positive().default(32_768),
   /**
