@@ -6,7 +6,7 @@
  *   pnpm bench [--rounds 3] [--duration 5] [--warmup 1] [--latency-ms 0] [--token-interval-ms 0]
  *              [--soak <minutes>] [--portkey [--portkey-dir DIR]] [--no-pin] [--json] [--smoke]
  *              [--rows direct,floor,switchyard] [--scenarios "json c=64,sse c=16"] [--profile DIR]
- *              [--src] [--no-build]
+ *              [--src] [--no-build] [--no-limits]
  * Uses its own database (switchyard_bench_suite) and Redis DB 1 with a prefix of its own.
  */
 import { type ChildProcess } from "node:child_process";
@@ -62,6 +62,8 @@ export interface BenchOptions {
   /** Only these rows / scenarios (by name); default all. */
   rows?: RowName[];
   scenarioNames?: string[];
+  /** Seed the Switchyard tenant with rate limits and budgets (default true; false attributes their cost). */
+  limits?: boolean;
   /** Write a V8 CPU profile of the Switchyard proxy into this directory (node --cpu-prof). */
   profileDir?: string;
   /** Progress lines (default: stderr). */
@@ -197,7 +199,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const databaseUrl = await prepareTestDatabase(opts.databaseName ?? "switchyard_bench_suite");
     const prisma = createPrismaClient(databaseUrl);
     await truncateAll(prisma);
-    const tenant = await seedBenchTenant(prisma, { upstreamUrl: `${upstreamOrigin}/v1`, limits: true });
+    const tenant = await seedBenchTenant(prisma, { upstreamUrl: `${upstreamOrigin}/v1`, limits: opts.limits ?? true });
     await prisma.$disconnect();
     const proxyPort = 20_000 + Math.floor(Math.random() * 20_000);
     const entry = opts.entry ?? "dist";
@@ -467,6 +469,7 @@ async function main(): Promise<void> {
       rows: { type: "string" },
       scenarios: { type: "string" },
       profile: { type: "string" },
+      "no-limits": { type: "boolean", default: false },
     },
   });
   const list = (v: string | undefined) => (v === undefined ? undefined : v.split(",").map((x) => x.trim()));
@@ -483,6 +486,7 @@ async function main(): Promise<void> {
     pin: !values["no-pin"],
     entry: values.src ? "src" : "dist",
     build: !values["no-build"],
+    limits: !values["no-limits"],
     rows: list(values.rows) as RowName[] | undefined,
     scenarioNames: list(values.scenarios),
     ...(values.profile ? { profileDir: path.resolve(values.profile) } : {}),
