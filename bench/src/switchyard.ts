@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateVirtualKey, type PrismaClient } from "@switchyard/db";
 import { createQueue, createRedisConnection } from "@switchyard/jobs";
+import { deleteKeysWithPrefix } from "@switchyard/limits";
 import { spawnNode } from "./procs";
 
 /** apps/proxy, whose src/main.ts the benchmarks start. */
@@ -166,12 +167,7 @@ export async function cleanupBenchRedis(redisUrl: string, limitsPrefix: string):
   const queue = createQueue("usage", redis);
   try {
     await queue.obliterate({ force: true }).catch(() => undefined);
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${limitsPrefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeysWithPrefix(redis, limitsPrefix);
   } finally {
     await queue.close();
     redis.disconnect();

@@ -24,7 +24,7 @@ export const allowedDeps = {
   // test and demo SMTP server; imports nothing of ours
   "mail-catcher": [],
   // the performance suite: seeds a database, drains the usage queue, replays fixtures
-  bench: ["db", "jobs", "mock-upstream"],
+  bench: ["db", "jobs", "limits", "mock-upstream"],
 };
 
 const ioModules = [

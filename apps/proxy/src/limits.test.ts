@@ -7,7 +7,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CONFIG_CHANGED_CHANNEL } from "@switchyard/contracts";
 import { generateVirtualKey } from "@switchyard/db";
-import { periodEnd, periodStart, readBudget, type BudgetPeriod } from "@switchyard/limits";
+import { periodEnd, periodStart, readBudget, tokensCounted, type BudgetPeriod } from "@switchyard/limits";
 import { call, redisForwarder, setupHarness, usageEventFor, waitFor, type Harness, type Reply } from "../test/harness";
 import type { RunningProxy } from "./boot";
 import { formatResetDuration, formatUsd, maxOutputTokensFor, worstCaseCostNanoUsd } from "./limits";
@@ -68,15 +68,6 @@ function openAiError(r: Reply, status: number) {
   return (r.json() as { error: { message: string; type: string; code: string; param: unknown } }).error;
 }
 
-async function tpmWindowTokens(keyId: string): Promise<number> {
-  let total = 0;
-  for (const k of await h.redis.keys(`${prefix}rl:tpm:key:${keyId}:*`)) {
-    if (k.includes(":from:")) continue; // the cached part of the previous minute, not a bucket
-    // Per-second buckets; "t" is their running sum.
-    for (const [field, v] of Object.entries(await h.redis.hgetall(k))) if (field !== "t") total += Number(v);
-  }
-  return total;
-}
 
 function budgetNow(id: string, period: BudgetPeriod, timeZone: string) {
   return readBudget(h.redis, { id, periodStart: periodStart(period, timeZone, new Date()) }, { prefix });
@@ -153,7 +144,7 @@ describe("rate limits", () => {
     expect(estimate).toBeGreaterThan(0);
     expect(estimate).not.toBe(16 + 363);
     // After settle the window holds what the provider reported (16 in + 363 out), not the estimate.
-    await waitFor(async () => (await tpmWindowTokens(k.id)) === 16 + 363, 3000, "the TPM correction");
+    await waitFor(async () => (await tokensCounted(h.redis, "key", k.id, { prefix })) === 16 + 363, 3000, "the TPM correction");
     const next = await chat(k.key);
     expect(next.headers["x-ratelimit-remaining-tokens"]).toBe(String(100_000 - (16 + 363) - estimate));
   });

@@ -4,7 +4,7 @@
  * replica admits, refuses or revokes must hold for all of them.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { periodStart, readBudget } from "@switchyard/limits";
+import { periodStart, readBudget, tokensCounted } from "@switchyard/limits";
 import {
   chat,
   chatAbortedMidStream,
@@ -13,7 +13,6 @@ import {
   pollUntil,
   PRICED_MODEL,
   setupReplicaWorld,
-  tpmWindowTotal,
   usageEventFor,
   type Replica,
   type Reply,
@@ -309,7 +308,7 @@ describe("three proxy replicas, one Redis", () => {
     await pollUntil(
       "the TPM window to hold the actual tokens",
       async () =>
-        (await tpmWindowTotal(world.redis, world.limitsPrefix, "key", tpmKeyRow.id)) === 30 * 379,
+        (await tokensCounted(world.redis, "key", tpmKeyRow.id, { prefix: world.limitsPrefix })) === 30 * 379,
       10_000,
     );
     // The window is now exactly full, for every replica.

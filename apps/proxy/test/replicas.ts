@@ -30,7 +30,7 @@ import {
   publishConfigChanged,
   type TypedQueue,
 } from "@switchyard/jobs";
-import { tpmKey } from "@switchyard/limits";
+import { deleteKeysWithPrefix } from "@switchyard/limits";
 import { startMockUpstream, type MockUpstream } from "@switchyard/mock-upstream";
 import type { Redis } from "ioredis";
 
@@ -327,12 +327,7 @@ export async function setupReplicaWorld(): Promise<ReplicaWorld> {
       for (const job of jobs)
         if ((job.data as UsageEvent | undefined)?.orgId === org.id)
           await job.remove().catch(() => undefined);
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${limitsPrefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== "0");
+      await deleteKeysWithPrefix(redis, limitsPrefix);
       await usageQueue.close();
       redis.disconnect();
       await prisma.$disconnect();
@@ -400,29 +395,6 @@ export async function chatAbortedMidStream(
     if ((chunk as Buffer).length > 0) break; // leaving the loop destroys the body: the connection closes
   }
   return { status: res.statusCode, requestId };
-}
-
-/** Tokens currently counted in a scope's TPM window (all of its minute hashes). */
-export async function tpmWindowTotal(
-  redis: Redis,
-  prefix: string,
-  scope: string,
-  id: string,
-): Promise<number> {
-  let total = 0;
-  let cursor = "0";
-  do {
-    // Every minute hash of the scope: the key layout's own name with the window start as "*".
-    const pattern = tpmKey(scope, id, 0, { prefix }).replace(/0$/, "*");
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    cursor = next;
-    for (const k of keys) {
-      if (k.includes(":from:")) continue; // the scripts' cached part of a previous minute, not a bucket
-      // Per-second buckets; field "t" is their running sum.
-      for (const [field, v] of Object.entries(await redis.hgetall(k))) if (field !== "t") total += Number(v);
-    }
-  } while (cursor !== "0");
-  return total;
 }
 
 /** GET /v1/models with a key: authenticated, answered from the snapshot, no upstream call. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
-import { clients, deletePrefix, testPrefix } from "../test/redis";
+import { clients, testPrefix } from "../test/redis";
+import { deleteKeysWithPrefix } from "./maintenance";
 import { MAX_NANO_USD, raiseBudgetSpent, readBudget, reserveBudget, settleBudget, type BudgetRef } from "./budget";
 
 let redis: Redis[];
@@ -20,7 +21,7 @@ beforeAll(() => {
   redis = clients(4);
 });
 afterAll(async () => {
-  await deletePrefix(redis[0]!, prefix);
+  await deleteKeysWithPrefix(redis[0]!, prefix);
   await Promise.all(redis.map((r) => r.quit()));
 });
 

@@ -5,3 +5,4 @@ export * from "./budget";
 export * from "./period";
 export * from "./health";
 export * from "./request";
+export * from "./maintenance";

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
-import { clients, deletePrefix, testPrefix } from "../test/redis";
+import { clients, testPrefix } from "../test/redis";
+import { deleteKeysWithPrefix } from "./maintenance";
 import { readBudget, type BudgetRef } from "./budget";
 import { rpmKey, tpmKey } from "./keys";
 import { consumeRateLimit, type RateLimitScope } from "./rate-limit";
@@ -30,7 +31,7 @@ beforeAll(() => {
   redis = clients(4);
 });
 afterAll(async () => {
-  await deletePrefix(redis[0]!, prefix);
+  await deleteKeysWithPrefix(redis[0]!, prefix);
   await Promise.all(redis.map((r) => r.quit()));
 });
 

@@ -11,7 +11,7 @@ import { consumeCall, CONSUME_LUA, CORRECT_LUA, correctCall, parseConsumeReply, 
 import { type LimitsRedis, LuaScript } from "./script";
 
 /**
- * KEYS: the rate-limit keys (4 per scope), then the budget keys (4 per budget).
+ * KEYS: the rate-limit keys (4 per scope), then the budget keys (5 per budget).
  * ARGV: #rate keys, #rate args, #budget keys, the rate args, then the budget args.
  * Reply: {rateReply, budgetReply}; budgetReply is {2} when the rate limit refused and no
  * reservation was tried. A request refused by a budget keeps its RPM count (it was a
@@ -51,9 +51,9 @@ return {rate, budget}
 `);
 
 /**
- * KEYS: the settle keys (4 per budget + the settled marker), then the TPM keys to correct.
+ * KEYS: the settle keys (5 per budget), then the TPM keys to correct.
  * ARGV: #settle keys, #settle args, the settle args, then the correct args.
- * Reply: the settle reply ({1} settled, {0} already settled; {1} when nothing to settle).
+ * Reply: the settle reply ({1} settled, {0} settled already or never reserved; {1} with no reservation).
  */
 const SETTLE_AND_CORRECT = new LuaScript(`
 local function settle(KEYS, ARGV)
@@ -134,7 +134,7 @@ export interface SettleLimitsInput {
 /**
  * The reservation becomes the actual cost (as settleBudget: idempotent per reservation)
  * and the TPM estimate becomes the actual tokens (as correctTokens), in one script call.
- * Returns false when the reservation had been settled already (the correction still applies).
+ * Returns false when the reservation was settled already or never made (the correction still applies).
  */
 export async function settleLimits(redis: LimitsRedis, input: SettleLimitsInput, options: KeyOptions = {}): Promise<boolean> {
   const settle = input.reservation ? settleCall(input.reservation, input.actualNanoUsd, options) : null;

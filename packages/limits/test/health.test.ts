@@ -10,7 +10,8 @@ import {
   transitionCircuits,
   windowBucketStarts,
 } from "../src/health";
-import { deletePrefix, testPrefix } from "./redis";
+import { deleteKeysWithPrefix } from "../src/maintenance";
+import { testPrefix } from "./redis";
 
 // SWITCHYARD_TEST_REDIS_URL lets a developer run this suite against a Redis of its own; keys live under a random prefix.
 const REDIS_URL = process.env.SWITCHYARD_TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
@@ -27,7 +28,7 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
-  for (const p of prefixes) await deletePrefix(a, p);
+  for (const p of prefixes) await deleteKeysWithPrefix(a, p);
   a.disconnect();
   b.disconnect();
 });

@@ -8,15 +8,6 @@ export function testPrefix(): string {
   return `test:limits:${randomBytes(6).toString("hex")}:`;
 }
 
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
-}
-
 export function clients(n: number): Redis[] {
   return Array.from({ length: n }, () => new Redis(REDIS_URL));
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { readHealthReport } from "@switchyard/limits";
+import { deleteKeysWithPrefix, readHealthReport } from "@switchyard/limits";
 import { createLogger } from "../logger";
 import { HealthMonitor, type HealthMonitorOptions } from "./health";
 
@@ -16,14 +16,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  for (const prefix of prefixes) {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
-  }
+  for (const prefix of prefixes) await deleteKeysWithPrefix(redis, prefix);
   redis.disconnect();
 });
 
