@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { ChatCompletionRequest } from "@switchyard/contracts";
+import { openAiUsageSchema, type ChatCompletionRequest } from "@switchyard/contracts";
 import { expectedStreamBody, loadFixtures } from "@switchyard/mock-upstream/fixtures";
 import { getProviderAdapter } from "../index";
 import { openAiAdapter, openAiCompatibleAdapter, type OpenAiStreamState } from "./index";
+import { toTokenUsage } from "./usage";
 
 const fx = loadFixtures();
 const target = { baseUrl: null, apiKey: "sk-provider", upstreamModel: "gpt-4o-2024-08-06" };
@@ -152,5 +153,54 @@ describe("openai adapter: errors", () => {
     const filtered = '{"error":{"message":"The response was filtered","type":null,"code":"content_filter"}}';
     expect(openAiAdapter.classifyError(400, filtered)).toMatchObject({ kind: "content_filtered", clientStatus: 400 });
     expect(openAiAdapter.classifyError(404, "{}")).toMatchObject({ kind: "not_found", clientStatus: 404 });
+  });
+});
+
+describe("openai usage: the fast path agrees with the schema", () => {
+  // What the schema alone says, mapped the same way: the reference the fast path must match.
+  const bySchema = (u: unknown) => {
+    if (u == null) return null;
+    const p = openAiUsageSchema.safeParse(u);
+    if (!p.success) return null;
+    return {
+      inputTokens: p.data.prompt_tokens,
+      outputTokens: p.data.completion_tokens,
+      cachedInputTokens: p.data.prompt_tokens_details?.cached_tokens ?? 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: p.data.completion_tokens_details?.reasoning_tokens ?? 0,
+    };
+  };
+  const recorded = [fx.chatText, ...fx.toolCall.map((t) => t.responseBody)]
+    .map((body) => (JSON.parse(body) as { usage?: unknown }).usage)
+    .filter((u) => u !== undefined);
+  const cases: unknown[] = [
+    ...recorded,
+    { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 },
+    { prompt_tokens: 10 }, // completion_tokens defaults to 0
+    { prompt_tokens: 10, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 1 } },
+    { prompt_tokens: 10, completion_tokens: 2, prompt_tokens_details: null, completion_tokens_details: { reasoning_tokens: null } },
+    { prompt_tokens: 10, completion_tokens: 2, prompt_tokens_details: { audio_tokens: 3 } },
+    { prompt_tokens: 10, completion_tokens: 2, total_tokens: null },
+    { prompt_tokens: 10, completion_tokens: 2, prompt_tokens_details: [] },
+    { prompt_tokens: 10, completion_tokens: 2, prompt_tokens_details: { cached_tokens: -1 } },
+    { prompt_tokens: 10, completion_tokens: 2, completion_tokens_details: "x" },
+    { prompt_tokens: 1.5, completion_tokens: 2 },
+    { prompt_tokens: -1, completion_tokens: 2 },
+    { prompt_tokens: "10", completion_tokens: 2 },
+    { prompt_tokens: 2 ** 60, completion_tokens: 2 },
+    { completion_tokens: 2 },
+    [],
+    "usage",
+    7,
+    null,
+  ];
+
+  it.each(cases.map((c, i) => [i, c]))("case %i", (_i, usage) => {
+    expect(toTokenUsage(usage)).toEqual(bySchema(usage));
+  });
+
+  it("the recorded responses are among the cases and carry usage", () => {
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(recorded.every((u) => toTokenUsage(u) !== null)).toBe(true);
   });
 });
