@@ -66,6 +66,8 @@ export interface BenchOptions {
   limits?: boolean;
   /** Write a V8 CPU profile of the Switchyard proxy into this directory (node --cpu-prof). */
   profileDir?: string;
+  /** Extra node flags for the Switchyard proxy (e.g. V8 heap flags, to try them). */
+  proxyNodeArgs?: string[];
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -213,6 +215,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       logLevel: "warn",
       entry,
       ...(opts.profileDir ? { cpuProfDir: opts.profileDir } : {}),
+      ...(opts.proxyNodeArgs ? { nodeArgs: opts.proxyNodeArgs } : {}),
     });
     children.push(proxy.child);
 
@@ -468,6 +471,7 @@ async function main(): Promise<void> {
       "no-build": { type: "boolean", default: false },
       rows: { type: "string" },
       scenarios: { type: "string" },
+      "node-args": { type: "string" },
       profile: { type: "string" },
       "no-limits": { type: "boolean", default: false },
     },
@@ -490,6 +494,9 @@ async function main(): Promise<void> {
     rows: list(values.rows) as RowName[] | undefined,
     scenarioNames: list(values.scenarios),
     ...(values.profile ? { profileDir: path.resolve(values.profile) } : {}),
+    ...(values["node-args"] ? { proxyNodeArgs: values["node-args"].split(/\s+/).filter(Boolean) } : {}),
+    // Another Redis (or DB) than the default redis://127.0.0.1:6379/1, e.g. to run beside the proxy's tests, which use DB 1 too.
+    ...(process.env.BENCH_REDIS_URL ? { redisUrl: process.env.BENCH_REDIS_URL } : {}),
   });
   if (values.profile) process.stderr.write(`CPU profile of the Switchyard proxy written to ${path.resolve(values.profile)}\n`);
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
