@@ -4,11 +4,13 @@
  * corrects the TPM estimate together. The bodies are the single-purpose scripts of
  * rate-limit.ts and budget.ts, run as Lua functions inside one script, so their
  * behaviour (and their tests) carry over and the two halves are atomic together.
+ * The calls of one event-loop turn (all requests admitted, or settled, in that turn) go
+ * to Redis as one script call (BatchedScript), each still atomic on its own.
  */
 import { type BudgetRef, type BudgetTarget, parseReserveReply, RESERVE_LUA, reserveCall, type ReserveResult, SETTLE_LUA, settleCall } from "./budget";
 import type { KeyOptions } from "./keys";
 import { consumeCall, CONSUME_LUA, CORRECT_LUA, correctCall, parseConsumeReply, type RateLimitResult, type RateLimitScope, UNLIMITED } from "./rate-limit";
-import { type LimitsRedis, LuaScript } from "./script";
+import { BatchedScript, type LimitsRedis } from "./script";
 
 /**
  * KEYS: the rate-limit keys (4 per scope), then the budget keys (5 per budget).
@@ -17,13 +19,15 @@ import { type LimitsRedis, LuaScript } from "./script";
  * reservation was tried. A request refused by a budget keeps its RPM count (it was a
  * request) but its estimated tokens leave the TPM windows again (none were used).
  */
-const ADMIT = new LuaScript(`
+const ADMIT = new BatchedScript(
+  `
 local function consume(KEYS, ARGV)
 ${CONSUME_LUA}
 end
 local function reserve(KEYS, ARGV)
 ${RESERVE_LUA}
-end
+end`,
+  `
 local nrk, nra, nbk = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local rk, ra, bk, ba = {}, {}, {}, {}
 for i = 1, nrk do rk[i] = KEYS[i] end
@@ -48,20 +52,23 @@ if nbk > 0 then
   end
 end
 return {rate, budget}
-`);
+`,
+);
 
 /**
  * KEYS: the settle keys (5 per budget), then the TPM keys to correct.
  * ARGV: #settle keys, #settle args, the settle args, then the correct args.
  * Reply: the settle reply ({1} settled, {0} settled already or never reserved; {1} with no reservation).
  */
-const SETTLE_AND_CORRECT = new LuaScript(`
+const SETTLE_AND_CORRECT = new BatchedScript(
+  `
 local function settle(KEYS, ARGV)
 ${SETTLE_LUA}
 end
 local function correct(KEYS, ARGV)
 ${CORRECT_LUA}
-end
+end`,
+  `
 local nsk, nsa = tonumber(ARGV[1]), tonumber(ARGV[2])
 local sk, sa, ck, ca = {}, {}, {}, {}
 for i = 1, nsk do sk[i] = KEYS[i] end
@@ -72,7 +79,11 @@ local s = {1}
 if nsk > 0 then s = settle(sk, sa) end
 if #ck > 0 then correct(ck, ca) end
 return s
-`);
+`,
+  128,
+  // Nobody waits for a settle: gather 5 ms of them, so that streams at low concurrency batch too.
+  5,
+);
 
 export interface AdmitLimitsInput {
   /** Rate-limit scopes (may be empty). */

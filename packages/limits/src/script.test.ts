@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import { clients, testPrefix } from "../test/redis";
+import { deleteKeysWithPrefix } from "./maintenance";
+import { BatchedScript, type LimitsRedis } from "./script";
+
+let redis: Redis;
+const prefix = testPrefix();
+
+/** The client, counting the script calls that reach it. */
+function counting(r: Redis): { client: LimitsRedis; calls: () => number } {
+  let calls = 0;
+  const client: LimitsRedis = {
+    evalsha: ((...a: Parameters<Redis["evalsha"]>) => {
+      calls++;
+      return r.evalsha(...a);
+    }) as Redis["evalsha"],
+    eval: ((...a: Parameters<Redis["eval"]>) => {
+      calls++;
+      return r.eval(...a);
+    }) as Redis["eval"],
+  };
+  return { client, calls: () => calls };
+}
+
+// Each item increments its key by its own step and answers {tag, new value}.
+const INCR = new BatchedScript("local function tag(t) return 'item-' .. t end", "return {tag(ARGV[1]), redis.call('INCRBY', KEYS[1], ARGV[2])}", 16);
+
+beforeAll(() => {
+  [redis] = clients(1) as [Redis];
+});
+afterAll(async () => {
+  await deleteKeysWithPrefix(redis, prefix);
+  await redis.quit();
+});
+
+describe("BatchedScript", () => {
+  it("runs the calls of one turn as one script call, in order, each caller getting its own reply", async () => {
+    const { client, calls } = counting(redis);
+    const key = `${prefix}counter`;
+    const other = `${prefix}other`;
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => INCR.run(client, [i % 2 === 0 ? key : other], [i, i + 1])),
+    );
+    // Two calls: the first loads the script (NOSCRIPT, then EVAL) only if Redis did not have it yet.
+    expect(calls()).toBeLessThanOrEqual(2);
+    expect(replies.map((r) => r[0])).toEqual(Array.from({ length: 10 }, (_, i) => `item-${i}`));
+    // Running sums per key, in call order: 1, 1+3, 1+3+5, … on `key`; 2, 2+4, … on `other`.
+    expect(replies.map((r) => r[1])).toEqual([1, 2, 4, 6, 9, 12, 16, 20, 25, 30]);
+    expect(Number(await redis.get(key))).toBe(25);
+    expect(Number(await redis.get(other))).toBe(30);
+  });
+
+  it("splits a turn larger than its maximum into several calls and loses none", async () => {
+    await INCR.run(redis, [`${prefix}warm`], [0, 1]); // the script is loaded: one call per batch from here
+    const { client, calls } = counting(redis);
+    const key = `${prefix}big`;
+    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => INCR.run(client, [key], [i, 1])));
+    expect(calls()).toBe(3); // 16 + 16 + 8
+    expect(replies.map((r) => r[1])).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  it("calls of different turns are separate script calls", async () => {
+    const { client, calls } = counting(redis);
+    const key = `${prefix}turns`;
+    const a = await INCR.run(client, [key], [0, 5]);
+    const b = await INCR.run(client, [key], [1, 5]);
+    expect([a[1], b[1]]).toEqual([5, 10]);
+    expect(calls()).toBe(2);
+  });
+
+  it("a failing batch rejects every call in it", async () => {
+    const broken = new BatchedScript("", "return redis.call('INCRBY', KEYS[1], 'not-a-number')");
+    const results = await Promise.allSettled(Array.from({ length: 3 }, () => broken.run(redis, [`${prefix}x`], [])));
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+  });
+});
+
+describe("BatchedScript with a window", () => {
+  it("gathers calls of several turns within the window into one script call", async () => {
+    const windowed = new BatchedScript("", "return redis.call('INCRBY', KEYS[1], ARGV[1])", 128, 30);
+    await windowed.run(redis, [`${prefix}w-warm`], [1]); // loads the script
+    const { client, calls } = counting(redis);
+    const key = `${prefix}windowed`;
+    const first = windowed.run(client, [key], [1]);
+    await new Promise((r) => setImmediate(r)); // a later turn, still inside the window
+    const second = windowed.run(client, [key], [2]);
+    expect(await Promise.all([first, second])).toEqual([1, 3]);
+    expect(calls()).toBe(1);
+  });
+});
