@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Readable } from "node:stream";
 import { request } from "undici";
 import { CONFIG_CHANGED_CHANNEL, usageEventSchema } from "@switchyard/contracts";
+import { findQueuedUsageEvent } from "@switchyard/jobs";
 import { expectedStreamBody, loadFixtures } from "@switchyard/mock-upstream";
 import type { RunningProxy } from "./boot";
 import { call, ENC_PROVIDER_KEY, MOCK_PROVIDER_KEY, setupHarness, usageEventFor, waitFor, type Harness } from "../test/harness";
@@ -253,7 +254,7 @@ describe("bad input", () => {
     const r = await chat({ model: "gpt-4o-mini", messages }, { key: h.keys.revoked });
     expect((r.json() as { error: { message: string } }).error.message).toMatch(/revoked/);
     await new Promise((res) => setTimeout(res, 100));
-    expect(await h.queue.getJob(requestIdOf(r))).toBeUndefined();
+    expect(await findQueuedUsageEvent(h.queue, requestIdOf(r))).toBeUndefined();
   });
 
   it("403 for a model outside the key's allowed models", async () => {

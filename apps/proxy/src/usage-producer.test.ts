@@ -6,9 +6,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { createProducerConnection, createQueue, createRedisConnection } from "@switchyard/jobs";
+import {
+  createProducerConnection,
+  createQueue,
+  createRedisConnection,
+  findQueuedUsageEvent,
+  queuedUsageEvents,
+  usageBatchJobId,
+} from "@switchyard/jobs";
 import { computeCostNanoUsd, parseDecimalPrice } from "@switchyard/pricing";
-import type { UsageEvent } from "@switchyard/contracts";
+import { usageEventsOf, type UsageEvent } from "@switchyard/contracts";
 import { call, redisForwarder, REDIS_URL, setupHarness, usageEventFor, waitFor, type Harness } from "../test/harness";
 import { ProxyMetrics } from "./metrics";
 import { UsageProducer } from "./usage-producer";
@@ -42,7 +49,7 @@ describe("usage spool", () => {
     expect(spooled.trim().split("\n")).toHaveLength(1);
     expect(JSON.parse(spooled)).toMatchObject({ requestId, status: 200, costNanoUsd: String(16 * 150 + 363 * 600) });
     expect(spooled).not.toContain(h.keys.main);
-    expect(await h.queue.getJob(requestId)).toBeUndefined();
+    expect(await findQueuedUsageEvent(h.queue, requestId)).toBeUndefined();
     expect((await call(`${url}/readyz`)).status).toBe(503);
     expect((await call(`${url}/metrics`)).text).toContain("switchyard_proxy_usage_spool_events 1");
 
@@ -54,12 +61,13 @@ describe("usage spool", () => {
     await redisDoor.stop();
   });
 
-  it("replays a spool left by a crash mid-replay, idempotently (job id = request id)", async () => {
+  it("replays a spool left by a crash mid-replay, idempotently (the same slice is the same job)", async () => {
     const spoolDir = await mkdtemp(path.join(tmpdir(), "switchyard-spool-"));
     const a = event("req_crash_a");
     const b = event("req_crash_b");
+    const replaying = `${JSON.stringify(a)}\n${JSON.stringify(b)}\n`;
     // A replay that died after enqueueing `a`, and new events appended after it (with `a` again).
-    await writeFile(path.join(spoolDir, "usage.replaying.jsonl"), `${JSON.stringify(a)}\n${JSON.stringify(b)}\n`);
+    await writeFile(path.join(spoolDir, "usage.replaying.jsonl"), replaying);
     await writeFile(path.join(spoolDir, "usage.jsonl"), `${JSON.stringify(a)}\n{"requestId":"torn-li`);
     await h.queue.add("usage", a, { jobId: a.requestId });
 
@@ -70,22 +78,31 @@ describe("usage spool", () => {
     await producer.start();
     expect(await waitFor(async () => (await producer.replaySpool()) >= 0 && (await readdir(spoolDir)).length === 0, 5000, "replay")).toBe(true);
 
-    const ids = (await h.queue.getJobs(["waiting", "delayed", "active", "completed", "failed"])).map((j) => j.id);
-    expect(ids.filter((id) => id === a.requestId)).toHaveLength(1);
-    expect(ids.filter((id) => id === b.requestId)).toHaveLength(1);
+    const states = ["waiting", "delayed", "active", "completed", "failed"] as const;
+    const crashJobs = async () => (await h.queue.getJobs([...states])).filter((j) => usageEventsOf(j.data).some((e) => e.requestId.startsWith("req_crash_")));
+    // `a` alone (its id is its request id: the spooled copy is the same job) and the batch [a, b].
+    const jobs = await crashJobs();
+    expect(jobs.map((j) => j.id).sort()).toEqual([a.requestId, usageBatchJobId([a, b])].sort());
+    const ids = (await queuedUsageEvents(h.queue, states)).map((e) => e.requestId).filter((id) => id.startsWith("req_crash_"));
+    expect(new Set(ids)).toEqual(new Set([a.requestId, b.requestId])); // `a` twice: the worker dedupes it
     expect(producer.spooledCount).toBe(0);
     expect(metrics.render()).toContain("switchyard_proxy_usage_spool_events 0");
+
+    // The process dies mid-replay again: the same file replays as the same job.
+    await writeFile(path.join(spoolDir, "usage.replaying.jsonl"), replaying);
+    expect(await producer.replaySpool()).toBe(2);
+    expect((await crashJobs()).map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
 
     await producer.close();
     await queue.close();
     connection.disconnect();
   });
 
-  it("pipelines: events recorded in one event-loop turn go out in one bulk call, each exactly once", async () => {
+  it("sends the events of one event-loop turn as one job (split at maxBatch), each exactly once", async () => {
     const spoolDir = await mkdtemp(path.join(tmpdir(), "switchyard-spool-"));
     const connection = createProducerConnection(REDIS_URL);
     const queue = createQueue("usage", connection);
-    const calls: { add: number; bulk: number[] } = { add: 0, bulk: [] };
+    const calls: { add: number; bulk: number } = { add: 0, bulk: 0 };
     const add = queue.add.bind(queue);
     const addBulk = queue.addBulk.bind(queue);
     queue.add = ((...args: Parameters<typeof add>) => {
@@ -93,27 +110,112 @@ describe("usage spool", () => {
       return add(...args);
     });
     queue.addBulk = ((jobs: Parameters<typeof addBulk>[0]) => {
-      calls.bulk.push(jobs.length);
+      calls.bulk++;
       return addBulk(jobs);
     });
     await waitFor(() => connection.status === "ready", 5000, "the producer connection");
     const producer = new UsageProducer({ queue, connection, spoolDir, logger: pino({ level: "silent" }), metrics: new ProxyMetrics(), maxBatch: 40 });
     await producer.start();
+    const stamp = Date.now();
+    const mine = async () =>
+      (await h.queue.getJobs(["waiting", "delayed", "active", "completed", "failed"])).filter((j) =>
+        usageEventsOf(j.data).some((e) => e.requestId.startsWith(`req_batch_${stamp}_`)),
+      );
 
-    const ids = Array.from({ length: 100 }, (_, i) => `req_batch_${Date.now()}_${i}`);
+    const few = Array.from({ length: 5 }, (_, i) => `req_batch_${stamp}_few_${i}`);
+    for (const id of few) producer.record(event(id)); // one turn: 5 events
+    await producer.flush();
+    expect(calls).toEqual({ add: 1, bulk: 0 });
+    const [turn] = await mine();
+    expect(turn?.name).toBe("usage-batch");
+    expect(usageEventsOf(turn!.data).map((e) => e.requestId)).toEqual(few);
+
+    const ids = Array.from({ length: 100 }, (_, i) => `req_batch_${stamp}_${i}`);
     for (const id of ids) producer.record(event(id)); // one turn: 100 events
     await producer.flush();
-    expect(calls.add).toBe(0);
-    expect(calls.bulk).toEqual([40, 40, 20]); // maxBatch splits, the rest goes at the end of the turn
+    expect(calls).toEqual({ add: 4, bulk: 0 }); // maxBatch splits, the rest goes at the end of the turn
+    const sizes = (await mine()).map((j) => usageEventsOf(j.data).length).sort((x, y) => x - y);
+    expect(sizes).toEqual([5, 20, 40, 40]);
 
-    producer.record(event(ids[0]!)); // a duplicate alone: one plain add, still one job
+    producer.record(event(ids[0]!));
+    producer.record(event(few[0]!)); // sent again in one turn: a batch of duplicates, the worker dedupes them
     await producer.flush();
-    expect(calls.add).toBe(1);
-    const jobs = await h.queue.getJobs(["waiting", "delayed", "active", "completed", "failed"]);
-    const mine = jobs.map((j) => j.id).filter((id) => id?.startsWith("req_batch_"));
-    expect(mine.sort()).toEqual([...ids].sort());
+    producer.record(event(ids[1]!)); // alone: a plain job whose id is the request id...
+    await producer.flush();
+    producer.record(event(ids[1]!)); // ...so sending it alone again adds no job
+    await producer.flush();
+    expect(calls).toEqual({ add: 7, bulk: 0 });
+    expect(await h.queue.getJob(ids[1]!)).toMatchObject({ name: "usage", data: { requestId: ids[1] } });
+    const queued = (await mine()).flatMap((j) => usageEventsOf(j.data).map((e) => e.requestId));
+    expect(queued.sort()).toEqual([...few, ...ids, ids[0]!, few[0]!, ids[1]!].sort());
 
     await producer.close();
+    await queue.close();
+    connection.disconnect();
+  });
+
+  it("gathers events of several turns within batchWindowMs into one job; with 0, one job per turn", async () => {
+    const spoolDir = await mkdtemp(path.join(tmpdir(), "switchyard-spool-"));
+    const connection = createProducerConnection(REDIS_URL);
+    const queue = createQueue("usage", connection);
+    let adds = 0;
+    const add = queue.add.bind(queue);
+    queue.add = ((...args: Parameters<typeof add>) => {
+      adds++;
+      return add(...args);
+    });
+    await waitFor(() => connection.status === "ready", 5000, "the producer connection");
+    const stamp = Date.now();
+    const nextTurn = () => new Promise((r) => setImmediate(r));
+    const idle = () => waitFor(() => adds > 0, 2000, "the batch to be sent");
+
+    const windowed = new UsageProducer({ queue, connection, spoolDir, logger: pino({ level: "silent" }), metrics: new ProxyMetrics(), batchWindowMs: 50 });
+    for (let i = 0; i < 3; i++) {
+      windowed.record(event(`req_window_${stamp}_${i}`));
+      await nextTurn();
+    }
+    expect(adds).toBe(0); // still gathering
+    await idle();
+    await windowed.flush();
+    expect(adds).toBe(1);
+
+    adds = 0;
+    const perTurn = new UsageProducer({ queue, connection, spoolDir, logger: pino({ level: "silent" }), metrics: new ProxyMetrics(), batchWindowMs: 0 });
+    for (let i = 0; i < 3; i++) {
+      perTurn.record(event(`req_turn_${stamp}_${i}`));
+      await nextTurn();
+      await nextTurn();
+    }
+    await perTurn.flush();
+    expect(adds).toBe(3);
+    const found = await Promise.all(
+      [0, 1, 2].flatMap((i) => [`req_window_${stamp}_${i}`, `req_turn_${stamp}_${i}`]).map((id) => findQueuedUsageEvent(h.queue, id)),
+    );
+    expect(found.every((e) => e !== undefined)).toBe(true);
+
+    await windowed.close();
+    await perTurn.close();
+    await queue.close();
+    connection.disconnect();
+  });
+
+  it("schema-checks every event by default and a sample when told, off the request path", async () => {
+    const spoolDir = await mkdtemp(path.join(tmpdir(), "switchyard-spool-"));
+    const connection = createProducerConnection(REDIS_URL);
+    const queue = createQueue("usage", connection);
+    await waitFor(() => connection.status === "ready", 5000, "the producer connection");
+    const errors: string[] = [];
+    const logger = pino({ level: "error" }, { write: (line: string) => void errors.push(line) });
+    const bad = (i: number) => ({ ...event(`req_bad_${Date.now()}_${i}`), costNanoUsd: "1.5" });
+    for (const validateEvery of [undefined, 4]) {
+      errors.length = 0;
+      const producer = new UsageProducer({ queue, connection, spoolDir, logger, metrics: new ProxyMetrics(), validateEvery });
+      for (let i = 0; i < 8; i++) producer.record(bad(i));
+      expect(errors).toEqual([]); // nothing checked while recording
+      await producer.flush();
+      expect(errors.filter((l) => l.includes("usage event does not match the schema"))).toHaveLength(validateEvery === 4 ? 2 : 8);
+      await producer.close();
+    }
     await queue.close();
     connection.disconnect();
   });
@@ -141,13 +243,12 @@ async function startRedisServer(port: number): Promise<ChildProcess> {
   return proc;
 }
 
-/** Reads every job of the usage queue on a Redis (what the worker would consume). */
+/** Reads every usage event queued on a Redis (what the worker would consume). */
 async function queuedEvents(url: string): Promise<UsageEvent[]> {
   const connection = createRedisConnection(url);
   const queue = createQueue("usage", connection);
   try {
-    const jobs = await queue.getJobs(["waiting", "delayed", "active", "completed", "failed", "prioritized"]);
-    return jobs.map((j) => j.data);
+    return await queuedUsageEvents(queue);
   } finally {
     await queue.close();
     connection.disconnect();

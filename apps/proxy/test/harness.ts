@@ -7,7 +7,7 @@ import { parseEnv, proxyEnvSchema } from "@switchyard/config";
 import type { UsageEvent } from "@switchyard/contracts";
 import { createPrismaClient, decodeEncryptionKey, encryptSecret, generateVirtualKey, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
-import { createQueue, createRedisConnection, type TypedQueue } from "@switchyard/jobs";
+import { createQueue, createRedisConnection, findQueuedUsageEvent, queuedUsageEvents, type TypedQueue } from "@switchyard/jobs";
 import { startMockUpstream, type MockUpstream } from "@switchyard/mock-upstream";
 import type { Redis } from "ioredis";
 import { bootProxy, type BootOptions, type RunningProxy } from "../src/boot";
@@ -144,10 +144,9 @@ export async function waitFor<T>(fn: () => T | null | undefined | false | Promis
   }
 }
 
-/** The usage event the proxy enqueued for a request id. */
+/** The usage event the proxy enqueued for a request id (a job of its own or in a batch). */
 export async function usageEventFor(queue: TypedQueue<"usage">, requestId: string, timeoutMs = 5000): Promise<UsageEvent> {
-  const job = await waitFor(() => queue.getJob(requestId), timeoutMs, `usage job ${requestId}`);
-  return job.data;
+  return waitFor(() => findQueuedUsageEvent(queue, requestId), timeoutMs, `usage job ${requestId}`);
 }
 
 /** The usage events of many requests, once every one is on the queue (in queue order). */
@@ -155,9 +154,9 @@ export async function usageEventsFor(queue: TypedQueue<"usage">, requestIds: Ite
   const want = new Set(requestIds);
   return waitFor(
     async () => {
-      const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active", "completed"], 0, -1);
-      const mine = jobs.filter((j) => want.has(j.id ?? ""));
-      return mine.length >= want.size ? mine.map((j) => j.data) : null;
+      const events = await queuedUsageEvents(queue, ["waiting", "prioritized", "delayed", "active", "completed"]);
+      const mine = events.filter((e) => want.has(e.requestId));
+      return mine.length >= want.size ? mine : null;
     },
     timeoutMs,
     "a usage event for every request",

@@ -21,12 +21,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
-import type { UsageEvent } from "@switchyard/contracts";
+import { usageEventsOf, type UsageEvent } from "@switchyard/contracts";
 import { createPrismaClient, generateVirtualKey, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
 import {
   createQueue,
   createRedisConnection,
+  findQueuedUsageEvent,
   publishConfigChanged,
   type TypedQueue,
 } from "@switchyard/jobs";
@@ -324,8 +325,9 @@ export async function setupReplicaWorld(): Promise<ReplicaWorld> {
         "completed",
         "failed",
       ]);
+      // A batch job holds the events of one replica's event-loop turn: all of this run's org.
       for (const job of jobs)
-        if ((job.data as UsageEvent | undefined)?.orgId === org.id)
+        if (job.data && usageEventsOf(job.data).some((e) => e.orgId === org.id))
           await job.remove().catch(() => undefined);
       await deleteKeysWithPrefix(redis, limitsPrefix);
       await usageQueue.close();
@@ -368,8 +370,7 @@ export async function usageEventFor(
   requestId: string,
   timeoutMs = 5000,
 ): Promise<UsageEvent> {
-  const job = await pollUntil(`usage job ${requestId}`, () => queue.getJob(requestId), timeoutMs);
-  return job.data;
+  return pollUntil(`usage job ${requestId}`, () => findQueuedUsageEvent(queue, requestId), timeoutMs);
 }
 
 /**

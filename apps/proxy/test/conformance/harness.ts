@@ -13,7 +13,7 @@ import type { ModelPricing, ProviderType, UsageEvent } from "@switchyard/contrac
 import { parseEnv, proxyEnvSchema } from "@switchyard/config";
 import { createPrismaClient, generateVirtualKey, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
-import { createQueue, createRedisConnection, type TypedQueue } from "@switchyard/jobs";
+import { createQueue, createRedisConnection, findQueuedUsageEvent, type TypedQueue } from "@switchyard/jobs";
 import { startMockUpstream, type MockProviderName, type MockUpstream } from "@switchyard/mock-upstream";
 import { bootProxy, type RunningProxy } from "../../src/boot";
 
@@ -118,8 +118,8 @@ export async function setupConformance(opts: ConformanceOptions): Promise<Confor
     async usageEventFor(requestId) {
       const until = Date.now() + 5000;
       while (Date.now() < until) {
-        const job = await queue.getJob(requestId);
-        if (job) return job.data;
+        const event = await findQueuedUsageEvent(queue, requestId);
+        if (event) return event;
         await new Promise((r) => setTimeout(r, 25));
       }
       throw new Error(`no usage event for ${requestId}`);
