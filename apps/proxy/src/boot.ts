@@ -103,8 +103,8 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
 
   // Limits get a connection of their own: short timeout and no offline queue, so a Redis
   // outage costs a request at most PROXY_LIMITS_TIMEOUT_MS before the fail mode applies.
-  // Auto-pipelining: the admit and settle calls of all requests in one event-loop turn
-  // leave in one socket write (on loopback each write costs as much as the script).
+  // Auto-pipelining: whatever leaves in one event-loop turn (the batched admit and settle
+  // scripts, health syncs) goes in one socket write.
   const limitsConnection = new Redis(opts.limitsRedisUrl ?? env.REDIS_URL, {
     enableAutoPipelining: true,
     commandTimeout: env.PROXY_LIMITS_TIMEOUT_MS,
