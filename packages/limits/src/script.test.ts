@@ -89,3 +89,25 @@ describe("BatchedScript with a window", () => {
     expect(calls()).toBe(1);
   });
 });
+
+describe("BatchedScript: shared keys", () => {
+  it("sends a key shared by many calls once, and every call still sees its own keys in its own order", async () => {
+    const pair = new BatchedScript("", "return {redis.call('INCRBY', KEYS[1], ARGV[1]), redis.call('INCRBY', KEYS[2], ARGV[1]), KEYS[1], KEYS[2]}");
+    let sentKeys: number | undefined;
+    const spy: LimitsRedis = {
+      evalsha: ((sha: string, numkeys: number, ...rest: (string | number)[]) => {
+        sentKeys = numkeys;
+        return redis.evalsha(sha, numkeys, ...rest);
+      }) as Redis["evalsha"],
+      eval: ((...a: Parameters<Redis["eval"]>) => redis.eval(...a)) as Redis["eval"],
+    };
+    const shared = `${prefix}shared`;
+    const own = (i: number) => `${prefix}own-${i}`;
+    // Half the calls name the shared key first, half second.
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => pair.run(spy, i % 2 === 0 ? [shared, own(i)] : [own(i), shared], [1])));
+    expect(sentKeys).toBe(7); // the shared key once, plus six of their own
+    replies.forEach((r, i) => expect(r.slice(2)).toEqual(i % 2 === 0 ? [shared, own(i)] : [own(i), shared]));
+    expect(replies.map((r) => (r[2] === shared ? r[0] : r[1]))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Number(await redis.get(shared))).toBe(6);
+  });
+});

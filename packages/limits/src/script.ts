@@ -35,8 +35,8 @@ type BatchItem = { keys: string[]; args: (string | number)[]; resolve: (r: Reply
  * the local functions it calls, defined once per script run. The items run one after
  * another inside the script, so each is exactly as atomic as its own call would be.
  *
- * KEYS: every item's keys, in order. ARGV: n, then (#keys, #args) per item, then every
- * item's args, in order. Reply: one reply per item.
+ * KEYS: every distinct key of the batch, once. ARGV: n, then (#keys, #args) per item, then
+ * per item its keys' positions in KEYS followed by its args. Reply: one reply per item.
  *
  * A failure (Redis down, a Lua error) rejects every call of the batch; a Lua error
  * stops the batch where it happened, as a single script's error stops that script.
@@ -61,13 +61,13 @@ ${body}
 end
 local n = tonumber(ARGV[1])
 local out = {}
-local ki, ai = 0, 1 + 2 * n
+local ai = 1 + 2 * n
 for i = 1, n do
   local nk, na = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local k, a = {}, {}
-  for j = 1, nk do k[j] = KEYS[ki + j] end
+  for j = 1, nk do k[j] = KEYS[tonumber(ARGV[ai + j])] end
+  ai = ai + nk
   for j = 1, na do a[j] = ARGV[ai + j] end
-  ki = ki + nk
   ai = ai + na
   out[i] = one(k, a)
 end
@@ -97,12 +97,22 @@ return out
     if (queue && items !== queue) return;
     if (!items) return;
     this.queues.delete(redis);
+    // Each distinct key is sent once (requests of one key share its counters, and every
+    // request shares its team's and org's): items name their keys by index.
     const keys: string[] = [];
+    const index = new Map<string, number>();
     const counts: number[] = [];
     const args: (string | number)[] = [];
     for (const item of items) {
       counts.push(item.keys.length, item.args.length);
-      for (const k of item.keys) keys.push(k);
+      for (const k of item.keys) {
+        let i = index.get(k);
+        if (i === undefined) {
+          i = keys.push(k);
+          index.set(k, i);
+        }
+        args.push(i);
+      }
       for (const a of item.args) args.push(a);
     }
     this.script.run(redis, keys, [items.length, ...counts, ...args]).then(
