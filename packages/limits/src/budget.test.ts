@@ -110,6 +110,48 @@ describe("reserveBudget / settleBudget", () => {
     expect(await r.keys(`${prefix}budget:settled:*`)).toEqual([]);
   });
 
+  it("an expired reservation nobody read since is released before a reserve that needs its money", async () => {
+    const key = budget("key", 1n * USD);
+    const r = redis[0]!;
+    const held = await reserveBudget(r, [key], 1n * USD, { prefix, ttlMs: 300 });
+    expect(held.ok).toBe(true);
+    await sleep(400);
+    // No read in between: the reserve itself must give the expired reservation back first.
+    expect((await reserveBudget(r, [key], 600_000_000n, { prefix })).ok).toBe(true);
+    // A refusal reports the budget as it is once expired reservations are gone.
+    expect(await reserveBudget(r, [key], 500_000_000n, { prefix })).toEqual({ ok: false, deniedBy: key, spentNanoUsd: 0n, reservedNanoUsd: 600_000_000n });
+    if (held.ok) expect(await settleBudget(r, held, 250n, { prefix })).toBe(true);
+    expect(await readBudget(r, key, { prefix })).toEqual({ spentNanoUsd: 250n, reservedNanoUsd: 600_000_000n });
+  });
+
+  it("a reservation that expired and was never swept settles once, releasing its money", async () => {
+    const key = budget("key", 1n * USD);
+    const team = budget("team", 1n * USD, false);
+    const r = redis[1]!;
+    const held = await reserveBudget(r, [key, team], 500n, { prefix, ttlMs: 200 });
+    if (!held.ok) throw new Error("expected a reservation");
+    await sleep(300);
+    expect(await settleBudget(r, held, 300n, { prefix })).toBe(true);
+    expect(await settleBudget(r, held, 300n, { prefix })).toBe(false);
+    expect(await readBudget(r, key, { prefix })).toEqual({ spentNanoUsd: 300n, reservedNanoUsd: 0n });
+    expect(await readBudget(r, team, { prefix })).toEqual({ spentNanoUsd: 300n, reservedNanoUsd: 0n });
+  });
+
+  it("a duplicate id is refused when any budget holds it, and leaves nothing behind; an expired one is no duplicate", async () => {
+    const a = budget("key", 1n * USD);
+    const b = budget("team", 1n * USD);
+    const r = redis[2]!;
+    expect((await reserveBudget(r, [a], 100n, { prefix, reservationId: "twice", ttlMs: 300 })).ok).toBe(true);
+    await expect(reserveBudget(r, [b, a], 100n, { prefix, reservationId: "twice" })).rejects.toThrow(/already exists/);
+    expect(await readBudget(r, b, { prefix })).toEqual({ spentNanoUsd: 0n, reservedNanoUsd: 0n });
+    expect((await reserveBudget(r, [b], 1n * USD, { prefix })).ok).toBe(true);
+    await sleep(400);
+    // Expired (and not yet swept) in a: the id may be reserved again, as with a swept one.
+    const again = await reserveBudget(r, [a], 70n, { prefix, reservationId: "twice" });
+    expect(again.ok).toBe(true);
+    expect(await readBudget(r, a, { prefix })).toEqual({ spentNanoUsd: 0n, reservedNanoUsd: 70n });
+  });
+
   it("separate periods are separate counters", async () => {
     const thisMonth = budget("key", 1n * USD);
     const nextMonth: BudgetRef = { ...thisMonth, periodStart: new Date("2026-12-01T00:00:00Z") };

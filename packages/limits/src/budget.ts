@@ -31,28 +31,187 @@ export type BudgetTarget = Pick<BudgetRef, "id" | "periodStart">;
 
 /** Reservations left unsettled this long (a crashed proxy) release their money. */
 export const DEFAULT_RESERVATION_TTL_MS = 15 * 60_000;
-/** Period keys outlive the longest period (a month) after their last write. */
+/**
+ * Period keys outlive the longest period (a month): they expire this long after they were
+ * created (the set of expired ids: after its last write).
+ */
 const PERIOD_KEY_TTL_MS = 40 * 24 * 3600_000;
 
-// Shared Lua: drops a budget period's expired reservations (Redis clock), gives their money
-// back, and remembers their ids (a settle that comes after all still records the cost).
-const SWEEP = `
-local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function sweep(reservedKey, amountsKey, expiryKey, expiredKey)
+/**
+ * Lua functions of the budget scripts (also defined in request.ts's combined scripts).
+ * Each function reads its budgets' keys and args at an offset in KEYS/ARGV (k0, a0), so a
+ * combined script passes its own tables without copying them apart.
+ *
+ * Costs, per budget: a reserve is HSETNX, INCRBY and ZADD (and, for a hard budget, an MGET
+ * of spent and reserved unless the script run has them already); a settle is HGET, DECRBY,
+ * HDEL, ZREM and INCRBY. What makes that enough:
+ * - Expired reservations are released only when a decision depends on them: a reserve
+ *   that fits even with them counted is admitted without looking (releasing them would
+ *   only lower `reserved`); one that does not fit, and every read, sweeps first and
+ *   decides again (reserveSwept, READ). A settle finds its own reservation either way:
+ *   still held (expired or not) or already swept into the set of expired ids, and both
+ *   give the same result, so it sweeps nothing.
+ * - A key gets its TTL when it is (re)created, which the scripts see in replies they
+ *   get anyway, not on every write: `spent` when a settle's INCRBY returns no more than
+ *   what it added (it was missing or 0); `reserved`, the amounts hash and the expiry zset
+ *   together whenever a reserve's INCRBY of `reserved` returns no more than the amount
+ *   (it was missing or 0). The two collections hold exactly the reservations `reserved`
+ *   sums, so they are empty, and are (re)created by this reserve, only when it was 0;
+ *   the three always get the same expiry and so disappear together. A period's keys are
+ *   first written during the period, so PERIOD_KEY_TTL_MS after that outlives it.
+ * - Redis's clock is read once per script run (one atomic step, however many calls it holds).
+ * - A script run remembers the spent and reserved counters it has read or written: the
+ *   items of a batch (BatchedScript) run one after another with nothing else in between.
+ */
+export const BUDGET_LUA = `
+-- ARGV values are decimal strings; "x + 0" is x's value (tonumber() parses it twice in Redis's Lua 5.1).
+
+local runNowMs
+local function redisNowMs()
+  if not runNowMs then
+    local t = redis.call('TIME')
+    runNowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return runNowMs
+end
+
+-- ttl (ms, decimal string) from now, as a decimal string (a ZADD score).
+local runExpiresAt = {}
+local function expiresAt(ttl)
+  local at = runExpiresAt[ttl]
+  if not at then
+    at = string.format('%.0f', redisNowMs() + tonumber(ttl))
+    runExpiresAt[ttl] = at
+  end
+  return at
+end
+
+-- The spent and reserved counters this script run has read or written already, so that
+-- they are not read again: the items of a batch run one after another with nothing else
+-- in between, and every write to them below keeps these up to date.
+local runSpent, runReserved = {}, {}
+
+-- Gives a reservation's money back. Below 0 means the counter was gone (evicted): it was
+-- just created and needs a TTL like any other key.
+local function release(reservedKey, amt, keyTtl)
+  local reserved = redis.call('DECRBY', reservedKey, amt)
+  runReserved[reservedKey] = reserved
+  if reserved < 0 then redis.call('PEXPIRE', reservedKey, keyTtl) end
+end
+
+-- Drops a budget period's expired reservations, gives their money back, and remembers
+-- their ids (a settle that comes after all still records the cost).
+local function sweep(reservedKey, amountsKey, expiryKey, expiredKey, nowMs, keyTtl)
   local expired = redis.call('ZRANGEBYSCORE', expiryKey, '-inf', nowMs)
   for _, rid in ipairs(expired) do
     local amt = redis.call('HGET', amountsKey, rid)
     if amt then
-      redis.call('DECRBY', reservedKey, amt)
+      release(reservedKey, amt, keyTtl)
       redis.call('HDEL', amountsKey, rid)
       redis.call('SADD', expiredKey, rid)
-      redis.call('PEXPIRE', expiredKey, ${PERIOD_KEY_TTL_MS})
+      redis.call('PEXPIRE', expiredKey, keyTtl)
     end
     redis.call('ZREM', expiryKey, rid)
   end
 end
-local function num(v) if v then return tonumber(v) end return 0 end
+
+-- Adds a reservation (already in every amounts hash) to each budget's reserved sum and
+-- expiry zset. amount, expiresAt and keyTtl are decimal strings (Redis converts Lua
+-- numbers at a cost on every call), amt is amount's value.
+local function hold(KEYS, k0, n, rid, amount, amt, expiresAt, keyTtl)
+  for i = 1, n do
+    local b = k0 + (i - 1) * 5
+    local reserved = redis.call('INCRBY', KEYS[b + 2], amount)
+    runReserved[KEYS[b + 2]] = reserved
+    redis.call('ZADD', KEYS[b + 4], expiresAt, rid)
+    if reserved <= amt then
+      redis.call('PEXPIRE', KEYS[b + 2], keyTtl)
+      redis.call('PEXPIRE', KEYS[b + 3], keyTtl)
+      redis.call('PEXPIRE', KEYS[b + 4], keyTtl)
+    end
+  end
+end
+
+-- The reserve decided on swept budgets: every expired reservation released first.
+local function reserveSwept(KEYS, ARGV, k0, a0, n)
+  local rid, amount, keyTtl = ARGV[a0 + 1], ARGV[a0 + 2], ARGV[a0 + 4]
+  local amt = tonumber(amount)
+  local nowMs = redisNowMs()
+  for i = 1, n do
+    local b = k0 + (i - 1) * 5
+    sweep(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5], nowMs, keyTtl)
+    if redis.call('HEXISTS', KEYS[b + 3], rid) == 1 then return {-1} end
+  end
+  for i = 1, n do
+    if ARGV[a0 + 4 + i * 2] == '1' then
+      local b = k0 + (i - 1) * 5
+      local v = redis.call('MGET', KEYS[b + 1], KEYS[b + 2])
+      local spent, reserved = v[1] or '0', v[2] or '0'
+      runSpent[KEYS[b + 1]], runReserved[KEYS[b + 2]] = tonumber(spent), tonumber(reserved)
+      if runSpent[KEYS[b + 1]] + runReserved[KEYS[b + 2]] + amt > tonumber(ARGV[a0 + 3 + i * 2]) then
+        return {0, i, spent, reserved}
+      end
+    end
+  end
+  for i = 1, n do redis.call('HSET', KEYS[k0 + (i - 1) * 5 + 3], rid, amount) end
+  hold(KEYS, k0, n, rid, amount, amt, expiresAt(ARGV[a0 + 3]), keyTtl)
+  return {1}
+end
+
+local function reserve(KEYS, ARGV, k0, a0, n)
+  local rid, amount = ARGV[a0 + 1], ARGV[a0 + 2]
+  local amt = amount + 0
+  for i = 1, n do
+    if ARGV[a0 + 4 + i * 2] == '1' then
+      local b = k0 + (i - 1) * 5
+      local spent, reserved = runSpent[KEYS[b + 1]], runReserved[KEYS[b + 2]]
+      if not (spent and reserved) then
+        local v = redis.call('MGET', KEYS[b + 1], KEYS[b + 2])
+        spent, reserved = tonumber(v[1]) or 0, tonumber(v[2]) or 0
+        runSpent[KEYS[b + 1]], runReserved[KEYS[b + 2]] = spent, reserved
+      end
+      -- Over the limit with expired reservations still counted: decide on the swept state.
+      if spent + reserved + amt > ARGV[a0 + 3 + i * 2] + 0 then
+        return reserveSwept(KEYS, ARGV, k0, a0, n)
+      end
+    end
+  end
+  for i = 1, n do
+    if redis.call('HSETNX', KEYS[k0 + (i - 1) * 5 + 3], rid, amount) == 0 then
+      -- The id is held already (live, or expired and not yet swept): undo, decide on the swept state.
+      for j = 1, i - 1 do redis.call('HDEL', KEYS[k0 + (j - 1) * 5 + 3], rid) end
+      return reserveSwept(KEYS, ARGV, k0, a0, n)
+    end
+  end
+  hold(KEYS, k0, n, rid, amount, amt, expiresAt(ARGV[a0 + 3]), ARGV[a0 + 4])
+  return {1}
+end
+
+local function settle(KEYS, ARGV, k0, a0, n)
+  local rid, actual, keyTtl = ARGV[a0 + 1], ARGV[a0 + 2], ARGV[a0 + 3]
+  local actualNum = actual + 0
+  local settled = 0
+  for i = 1, n do
+    local b = k0 + (i - 1) * 5
+    local amt = redis.call('HGET', KEYS[b + 3], rid)
+    local found = false
+    if amt then
+      release(KEYS[b + 2], amt, keyTtl)
+      redis.call('HDEL', KEYS[b + 3], rid)
+      redis.call('ZREM', KEYS[b + 4], rid)
+      found = true
+    elseif redis.call('SREM', KEYS[b + 5], rid) == 1 then
+      found = true
+    end
+    if found then
+      local spent = redis.call('INCRBY', KEYS[b + 1], actual)
+      runSpent[KEYS[b + 1]] = spent
+      if spent <= actualNum then redis.call('PEXPIRE', KEYS[b + 1], keyTtl) end
+      settled = 1
+    end
+  end
+  return {settled}
+end
 `;
 
 /**
@@ -60,32 +219,8 @@ local function num(v) if v then return tonumber(v) end return 0 end
  * ARGV: reservationId, amount, ttlMs, keyTtlMs, then per budget limit, hard(1/0).
  * Reply: {1} reserved | {0, index, spent, reserved} denied | {-1} duplicate id.
  */
-export const RESERVE_LUA = `${SWEEP}
-local rid, amount, ttl, keyTtl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local n = #KEYS / 5
-for i = 1, n do
-  local b = (i - 1) * 5
-  sweep(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5])
-  if redis.call('HEXISTS', KEYS[b + 3], rid) == 1 then return {-1} end
-end
-for i = 1, n do
-  local b = (i - 1) * 5
-  if ARGV[4 + (i - 1) * 2 + 2] == '1' then
-    local spent = redis.call('GET', KEYS[b + 1]) or '0'
-    local reserved = redis.call('GET', KEYS[b + 2]) or '0'
-    if tonumber(spent) + tonumber(reserved) + tonumber(amount) > tonumber(ARGV[4 + (i - 1) * 2 + 1]) then
-      return {0, i, spent, reserved}
-    end
-  end
-end
-for i = 1, n do
-  local b = (i - 1) * 5
-  redis.call('INCRBY', KEYS[b + 2], amount)
-  redis.call('HSET', KEYS[b + 3], rid, amount)
-  redis.call('ZADD', KEYS[b + 4], nowMs + ttl, rid)
-  for k = 1, 4 do redis.call('PEXPIRE', KEYS[b + k], keyTtl) end
-end
-return {1}
+export const RESERVE_LUA = `${BUDGET_LUA}
+return reserve(KEYS, ARGV, 0, 0, #KEYS / 5)
 `;
 const RESERVE = new LuaScript(RESERVE_LUA);
 
@@ -96,37 +231,16 @@ const RESERVE = new LuaScript(RESERVE_LUA);
  * Idempotent without a key per request: a live reservation is removed as it is settled,
  * and one that expired first is found (once) in the period's set of expired ids.
  */
-export const SETTLE_LUA = `${SWEEP}
-local rid, actual, keyTtl = ARGV[1], ARGV[2], ARGV[3]
-local n = #KEYS / 5
-local settled = 0
-for i = 1, n do
-  local b = (i - 1) * 5
-  sweep(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5])
-  local amt = redis.call('HGET', KEYS[b + 3], rid)
-  local found = false
-  if amt then
-    redis.call('DECRBY', KEYS[b + 2], amt)
-    redis.call('HDEL', KEYS[b + 3], rid)
-    redis.call('ZREM', KEYS[b + 4], rid)
-    found = true
-  elseif redis.call('SREM', KEYS[b + 5], rid) == 1 then
-    found = true
-  end
-  if found then
-    redis.call('INCRBY', KEYS[b + 1], actual)
-    redis.call('PEXPIRE', KEYS[b + 1], keyTtl)
-    settled = 1
-  end
-end
-return {settled}
+export const SETTLE_LUA = `${BUDGET_LUA}
+return settle(KEYS, ARGV, 0, 0, #KEYS / 5)
 `;
 const SETTLE = new LuaScript(SETTLE_LUA);
 
-/** KEYS: spent, reserved, amounts, expiry, expired. Reply: {spent, reserved} as decimal strings. */
-const READ = new LuaScript(`${SWEEP}
-sweep(KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-return {redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2]) or '0'}
+/** KEYS: spent, reserved, amounts, expiry, expired. ARGV: keyTtlMs. Reply: {spent, reserved} as decimal strings. */
+const READ = new LuaScript(`${BUDGET_LUA}
+sweep(KEYS[2], KEYS[3], KEYS[4], KEYS[5], redisNowMs(), ARGV[1])
+local v = redis.call('MGET', KEYS[1], KEYS[2])
+return {v[1] or '0', v[2] or '0'}
 `);
 
 /** KEYS: spent. ARGV: floor, keyTtlMs. Raises spent to at least floor. Reply: {spent}. */
@@ -252,7 +366,7 @@ export async function readBudget(
   budget: BudgetTarget,
   options: KeyOptions = {},
 ): Promise<{ spentNanoUsd: bigint; reservedNanoUsd: bigint }> {
-  const reply = await READ.run(redis, periodKeys(budget, options), []);
+  const reply = await READ.run(redis, periodKeys(budget, options), [PERIOD_KEY_TTL_MS]);
   return { spentNanoUsd: BigInt(String(reply[0])), reservedNanoUsd: BigInt(String(reply[1])) };
 }
 

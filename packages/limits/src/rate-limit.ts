@@ -38,41 +38,59 @@ export interface RateLimitResult {
  * The one inexactness this adds: a request stamped in the last moment of a minute that
  * reaches Redis after the next minute's first request has cached that total is counted
  * from the next second on (a window of at most one second, at the turn of the minute).
+ * A minute's hash gets its TTL (125 s) when a write creates it (its running sum then
+ * equals what was just added), not on every write: the minute is read until 120 s after
+ * it starts, and it is created no earlier than its start.
  *
- * KEYS: per scope rpmCur, rpmPrev, tpmCur, tpmPrev.
- * ARGV: nowMs, tokens, then per scope rpmLimit, tpmLimit (-1 = unlimited).
- * Reply: allowed, deniedIndex (1-based, 0 none), deniedKind (1 rpm, 2 tpm),
- * retryAfterMs, remainingReq, resetReqMs, remainingTok, resetTokMs (-1 = none).
+ * These are the Lua functions of the scripts (also defined in request.ts's combined
+ * scripts); each reads its scopes' keys and args at an offset in KEYS/ARGV (k0, a0).
+ * consume: KEYS per scope rpmCur, rpmPrev, tpmCur, tpmPrev; ARGV nowMs, tokens, then per
+ * scope rpmLimit, tpmLimit (-1 = unlimited). Reply: allowed, deniedIndex (1-based, 0
+ * none), deniedKind (1 rpm, 2 tpm), retryAfterMs, remainingReq, resetReqMs, remainingTok,
+ * resetTokMs (-1 = none).
+ * correct: KEYS the TPM hashes of the current minute; ARGV second, delta. Reply: {1}.
+ * uncountTokens: KEYS and ARGV of consume; takes its tokens back out of the TPM windows.
  */
-export const CONSUME_LUA = `
-local now = tonumber(ARGV[1])
-local tokens = tonumber(ARGV[2])
-local sec = math.floor(now / 1000)
-local oldest = sec - 60
-local n = #KEYS / 4
+export const RATE_LIMIT_LUA = `
+-- ARGV values are decimal strings; "x + 0" is x's value (tonumber() parses it twice in Redis's Lua 5.1).
+
+-- What this script run has read or written already, so that it is not read again: the
+-- items of a batch run one after another with nothing else in between, and every write
+-- below goes through count(), which keeps these up to date.
+local runTotal = {}   -- current minute hash -> its running sum 't'
+local runPartAt = {}  -- previous minute hash -> the second its cached part starts at
+local runPart = {}    -- previous minute hash -> that part
 
 -- The window's total without reading every bucket: the current minute's buckets are all
 -- inside it and its hash keeps their running sum in field 't'; the previous minute counts
 -- from second 'oldest' on, and that part is summed once per second and kept for 2 s
--- (the previous minute takes no more writes once its minute is over).
-local function windowTotal(curKey, prevKey)
-  local cur = tonumber(redis.call('HGET', curKey, 't') or '0')
-  local sfxKey = prevKey .. ':from:' .. oldest
-  local sfx = redis.call('GET', sfxKey)
-  if not sfx then
-    sfx = 0
-    local flat = redis.call('HGETALL', prevKey)
-    for i = 1, #flat, 2 do
-      local s = tonumber(flat[i])
-      if s and s >= oldest then sfx = sfx + tonumber(flat[i + 1]) end
-    end
-    redis.call('SET', sfxKey, sfx, 'PX', 2000)
+-- under <prevKey>:from:<oldest> (the previous minute takes no more writes once its minute is over).
+local function windowTotal(curKey, prevKey, oldest)
+  local cur = runTotal[curKey]
+  if not cur then
+    cur = tonumber(redis.call('HGET', curKey, 't')) or 0
+    runTotal[curKey] = cur
   end
-  return cur + tonumber(sfx)
+  if runPartAt[prevKey] ~= oldest then
+    local partKey = prevKey .. ':from:' .. oldest
+    local part = tonumber(redis.call('GET', partKey))
+    if not part then
+      part = 0
+      local flat = redis.call('HGETALL', prevKey)
+      for i = 1, #flat, 2 do
+        local s = tonumber(flat[i])
+        if s and s >= oldest then part = part + tonumber(flat[i + 1]) end
+      end
+      redis.call('SET', partKey, part, 'PX', 2000)
+    end
+    runPartAt[prevKey] = oldest
+    runPart[prevKey] = part
+  end
+  return cur + runPart[prevKey]
 end
 
 -- The window's buckets, oldest first: only a refusal needs them (waitMs, emptyMs).
-local function buckets(curKey, prevKey)
+local function buckets(curKey, prevKey, oldest)
   local list = {}
   for _, k in ipairs({prevKey, curKey}) do
     local flat = redis.call('HGETALL', k)
@@ -86,7 +104,7 @@ local function buckets(curKey, prevKey)
 end
 
 -- ms until enough old buckets leave the window for cost to fit; a bucket of second s leaves at (s + 61) s
-local function waitMs(list, total, limit, cost)
+local function waitMs(list, total, limit, cost, now)
   local need = total + cost - limit
   if need <= 0 then return 0 end
   local freed = 0
@@ -97,73 +115,106 @@ local function waitMs(list, total, limit, cost)
   return 60000 -- cost alone exceeds the limit: never fits; tell the client a full window
 end
 
-local function emptyMs(list)
+local function emptyMs(list, now)
   if #list == 0 then return 0 end
   return (list[#list][1] + 61) * 1000 - now
 end
 
--- an admitted request's own bucket (this second) is the newest: its window empties 61 s from now
-local ownReset = (sec + 61) * 1000 - now
-
-local remReq, resetReq, remTok, resetTok = -1, -1, -1, -1
-for i = 1, n do
-  local base = (i - 1) * 4
-  local rpm = tonumber(ARGV[2 + (i - 1) * 2 + 1])
-  local tpm = tonumber(ARGV[2 + (i - 1) * 2 + 2])
-  if rpm >= 0 then
-    local total = windowTotal(KEYS[base + 1], KEYS[base + 2])
-    if total + 1 > rpm then
-      local list = buckets(KEYS[base + 1], KEYS[base + 2])
-      return {0, i, 1, waitMs(list, total, rpm, 1), math.max(rpm - total, 0), emptyMs(list), -1, -1}
-    end
-    local rem = rpm - total - 1
-    if remReq < 0 or rem < remReq then
-      remReq = rem
-      resetReq = ownReset
-    end
-  end
-  if tpm >= 0 then
-    local total = windowTotal(KEYS[base + 3], KEYS[base + 4])
-    if total + tokens > tpm then
-      local list = buckets(KEYS[base + 3], KEYS[base + 4])
-      return {0, i, 2, waitMs(list, total, tpm, tokens), -1, -1, math.max(tpm - total, 0), emptyMs(list)}
-    end
-    local rem = tpm - total - tokens
-    if remTok < 0 or rem < remTok then
-      remTok = rem
-      resetTok = ownReset
-    end
-  end
+-- A second as a hash field name (the items of one run are mostly in the same second).
+local runSec, runSecString
+local function secString(sec)
+  if sec ~= runSec then runSec, runSecString = sec, tostring(sec) end
+  return runSecString
 end
 
--- every scope has room: consume in all of them (the second's bucket and the minute's total)
-for i = 1, n do
-  local base = (i - 1) * 4
-  if tonumber(ARGV[2 + (i - 1) * 2 + 1]) >= 0 then
-    redis.call('HINCRBY', KEYS[base + 1], sec, 1)
-    redis.call('HINCRBY', KEYS[base + 1], 't', 1)
-    redis.call('PEXPIRE', KEYS[base + 1], 125000)
+-- Adds n to second sec of a minute hash and to its running sum; a hash this creates gets
+-- its TTL. sec and n are decimal strings (Redis converts Lua numbers at a cost on every
+-- call), num is n's value.
+local function count(key, sec, n, num)
+  redis.call('HINCRBY', key, sec, n)
+  local total = redis.call('HINCRBY', key, 't', n)
+  runTotal[key] = total
+  if total == num then redis.call('PEXPIRE', key, '125000') end
+end
+
+local function consume(KEYS, ARGV, k0, a0, n)
+  local now = ARGV[a0 + 1] + 0
+  local tokens = ARGV[a0 + 2] + 0
+  local sec = math.floor(now / 1000)
+  local oldest = sec - 60
+
+  -- an admitted request's own bucket (this second) is the newest: its window empties 61 s from now
+  local ownReset = (sec + 61) * 1000 - now
+
+  local remReq, resetReq, remTok, resetTok = -1, -1, -1, -1
+  for i = 1, n do
+    local b, a = k0 + (i - 1) * 4, a0 + i * 2
+    if ARGV[a + 1] ~= '-1' then
+      local rpm = ARGV[a + 1] + 0
+      local total = windowTotal(KEYS[b + 1], KEYS[b + 2], oldest)
+      if total + 1 > rpm then
+        local list = buckets(KEYS[b + 1], KEYS[b + 2], oldest)
+        return {0, i, 1, waitMs(list, total, rpm, 1, now), math.max(rpm - total, 0), emptyMs(list, now), -1, -1}
+      end
+      local rem = rpm - total - 1
+      if remReq < 0 or rem < remReq then
+        remReq = rem
+        resetReq = ownReset
+      end
+    end
+    if ARGV[a + 2] ~= '-1' then
+      local tpm = ARGV[a + 2] + 0
+      local total = windowTotal(KEYS[b + 3], KEYS[b + 4], oldest)
+      if total + tokens > tpm then
+        local list = buckets(KEYS[b + 3], KEYS[b + 4], oldest)
+        return {0, i, 2, waitMs(list, total, tpm, tokens, now), -1, -1, math.max(tpm - total, 0), emptyMs(list, now)}
+      end
+      local rem = tpm - total - tokens
+      if remTok < 0 or rem < remTok then
+        remTok = rem
+        resetTok = ownReset
+      end
+    end
   end
-  if tonumber(ARGV[2 + (i - 1) * 2 + 2]) >= 0 and tokens ~= 0 then
-    redis.call('HINCRBY', KEYS[base + 3], sec, tokens)
-    redis.call('HINCRBY', KEYS[base + 3], 't', tokens)
-    redis.call('PEXPIRE', KEYS[base + 3], 125000)
+
+  -- every scope has room: consume in all of them (the second's bucket and the minute's total)
+  local secField = secString(sec)
+  for i = 1, n do
+    local b, a = k0 + (i - 1) * 4, a0 + i * 2
+    if ARGV[a + 1] ~= '-1' then count(KEYS[b + 1], secField, '1', 1) end
+    if ARGV[a + 2] ~= '-1' and tokens ~= 0 then count(KEYS[b + 3], secField, ARGV[a0 + 2], tokens) end
+  end
+  return {1, 0, 0, 0, remReq, resetReq, remTok, resetTok}
+end
+
+local function correct(KEYS, ARGV, k0, a0, n)
+  local sec, delta = ARGV[a0 + 1], ARGV[a0 + 2]
+  local num = delta + 0
+  for i = 1, n do count(KEYS[k0 + i], sec, delta, num) end
+  return {1}
+end
+
+-- Takes a consume's estimated tokens out of its TPM windows again (same KEYS and ARGV as consume).
+local function uncountTokens(KEYS, ARGV, k0, a0, n)
+  local tokens = tonumber(ARGV[a0 + 2])
+  if tokens == 0 then return end
+  local sec = secString(math.floor(ARGV[a0 + 1] / 1000))
+  local minus = '-' .. ARGV[a0 + 2]
+  for i = 1, n do
+    if ARGV[a0 + i * 2 + 2] ~= '-1' then count(KEYS[k0 + (i - 1) * 4 + 3], sec, minus, -tokens) end
   end
 end
-return {1, 0, 0, 0, remReq, resetReq, remTok, resetTok}
+`;
+
+/** See RATE_LIMIT_LUA's consume. */
+export const CONSUME_LUA = `${RATE_LIMIT_LUA}
+return consume(KEYS, ARGV, 0, 0, #KEYS / 4)
 `;
 const CONSUME = new LuaScript(CONSUME_LUA);
 
 /** Adds a (possibly negative) token delta to the current second of each scope's TPM window (and its minute total). */
-export const CORRECT_LUA = `
-local sec = tonumber(ARGV[1])
-local delta = tonumber(ARGV[2])
-for i = 1, #KEYS do
-  redis.call('HINCRBY', KEYS[i], sec, delta)
-  redis.call('HINCRBY', KEYS[i], 't', delta)
-  redis.call('PEXPIRE', KEYS[i], 125000)
-end
-return {1}
+export const CORRECT_LUA = `${RATE_LIMIT_LUA}
+return correct(KEYS, ARGV, 0, 0, #KEYS)
 `;
 const CORRECT = new LuaScript(CORRECT_LUA);
 

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { clients, testPrefix } from "../test/redis";
 import { deleteKeysWithPrefix } from "./maintenance";
-import { readBudget, type BudgetRef } from "./budget";
+import { readBudget, reserveBudget, settleBudget, type BudgetRef, type ReserveResult } from "./budget";
 import { rpmKey, tpmKey } from "./keys";
-import { consumeRateLimit, type RateLimitScope } from "./rate-limit";
+import { consumeRateLimit, type RateLimitResult, type RateLimitScope } from "./rate-limit";
 import { admitLimits, settleLimits } from "./request";
 
 let redis: Redis[];
@@ -14,6 +14,7 @@ const id = (name: string) => `${name}-${++n}`;
 const USD = 1_000_000_000n;
 const periodStart = new Date("2026-11-01T00:00:00Z");
 const budget = (limitNanoUsd: bigint, hard = true): BudgetRef => ({ id: id("budget"), periodStart, limitNanoUsd, hard });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sum of a scope's window hash for the minute of `nowMs`. */
 async function windowSum(r: Redis, kind: "rpm" | "tpm", scope: RateLimitScope, nowMs: number): Promise<number> {
@@ -113,5 +114,85 @@ describe("settleLimits: settle and TPM correction in one script", () => {
     expect(await windowSum(redis[0]!, "tpm", scope, nowMs)).toBe(42);
     expect(await settleLimits(redis[0]!, { reservation: null, actualNanoUsd: 0n, tpmScopes: [scope], tokenDelta: 0, nowMs }, { prefix })).toBe(true);
     expect(await windowSum(redis[0]!, "tpm", scope, nowMs)).toBe(42);
+  });
+});
+
+// A batch (the calls of one turn) runs as one script that remembers what it has read and
+// written; each call in it must still answer exactly as the same call made on its own.
+describe("a batch answers like the same calls one at a time", () => {
+  it("rate limits: refusals by rpm and tpm in two scopes, requests on both sides of a minute's turn", async () => {
+    const minute = Date.UTC(2026, 0, 1, 12, 1, 0);
+    // Offsets from the turn of the minute (ms) and estimated tokens; some come in late-stamped.
+    const requests: [number, number][] = [
+      [-2_500, 300], [-1_200, 200], [-300, 1_200], [400, 250], [-100, 100], [900, 150], [1_300, 400],
+      [1_300, 50], [2_100, 10], [-50, 80], [2_600, 300], [3_000, 10], [3_000, 10], [3_400, 200],
+    ];
+    const twins = (tag: string): RateLimitScope[] => [
+      { scope: "key", id: id(`k${tag}`), rpm: 7, tpm: 100_000 },
+      { scope: "team", id: id(`t${tag}`), rpm: 100, tpm: 1_500 },
+    ];
+    const batched = twins("b");
+    const single = twins("s");
+    const plain = (r: RateLimitResult, scopes: RateLimitScope[]) => ({ ...r, deniedBy: r.deniedBy && { ...r.deniedBy, id: scopes.findIndex((s) => s.id === r.deniedBy?.id) } });
+
+    const inBatch = await Promise.all(
+      requests.map(([offset, tokens]) =>
+        admitLimits(redis[0]!, { scopes: batched, estimatedTokens: tokens, budgets: [], amountNanoUsd: 0n, reservationId: id("r"), nowMs: minute + offset }, { prefix }),
+      ),
+    );
+    const oneByOne: RateLimitResult[] = [];
+    for (const [offset, tokens] of requests) oneByOne.push(await consumeRateLimit(redis[1]!, single, { prefix, estimatedTokens: tokens, nowMs: minute + offset }));
+
+    expect(inBatch.map((a) => plain(a.rate, batched))).toEqual(oneByOne.map((r) => plain(r, single)));
+    // Both kinds of refusal happened, so the comparison covers them.
+    expect(new Set(oneByOne.map((r) => r.deniedBy?.limit ?? "none"))).toEqual(new Set(["none", "rpm", "tpm"]));
+    for (const [i, scope] of batched.entries()) {
+      for (const start of [minute / 1000 - 60, minute / 1000]) {
+        const other = single[i]!;
+        expect(await redis[0]!.hgetall(tpmKey(scope.scope, scope.id, start, { prefix }))).toEqual(await redis[0]!.hgetall(tpmKey(other.scope, other.id, start, { prefix })));
+        expect(await redis[0]!.hgetall(rpmKey(scope.scope, scope.id, start, { prefix }))).toEqual(await redis[0]!.hgetall(rpmKey(other.scope, other.id, start, { prefix })));
+      }
+    }
+  });
+
+  it("budgets: reserves near the limit with an expired reservation still held, then settles", async () => {
+    const twins = () => [budget(1_000n), budget(10n, false)] as const;
+    const batched = twins();
+    const single = twins();
+    for (const budgets of [batched, single]) {
+      const spent = await reserveBudget(redis[0]!, budgets, 100n, { prefix });
+      if (spent.ok) await settleBudget(redis[0]!, spent, 100n, { prefix });
+      // Held until it expires, and nobody reads the budgets before the reserves below.
+      expect((await reserveBudget(redis[0]!, budgets, 400n, { prefix, ttlMs: 200 })).ok).toBe(true);
+    }
+    await sleep(300);
+    const amounts = [300n, 250n, 200n, 150n, 100n, 90n, 80n, 500n, 40n, 1n];
+    const plain = (r: ReserveResult | null) =>
+      r === null ? null : r.ok ? { ok: true } : { ok: false, deniedBy: r.deniedBy.limitNanoUsd, spent: r.spentNanoUsd, reserved: r.reservedNanoUsd };
+
+    const inBatch = await Promise.all(
+      amounts.map((amount) =>
+        admitLimits(redis[0]!, { scopes: [], estimatedTokens: 0, budgets: batched, amountNanoUsd: amount, reservationId: id("r"), nowMs: Date.now() }, { prefix }),
+      ),
+    );
+    const oneByOne: ReserveResult[] = [];
+    for (const amount of amounts) oneByOne.push(await reserveBudget(redis[1]!, single, amount, { prefix }));
+    expect(inBatch.map((a) => plain(a.reservation))).toEqual(oneByOne.map(plain));
+    expect(oneByOne.filter((r) => !r.ok).length).toBeGreaterThan(0);
+    expect(await readBudget(redis[2]!, batched[0], { prefix })).toEqual(await readBudget(redis[2]!, single[0], { prefix }));
+
+    // Settle every granted reservation, twice each, in one batch and one at a time.
+    const granted = (rs: (ReserveResult | null)[]) => rs.flatMap((r) => (r?.ok ? [r] : []));
+    const settledInBatch = await Promise.all(
+      [...granted(inBatch.map((a) => a.reservation)), ...granted(inBatch.map((a) => a.reservation))].map((g, i) =>
+        settleLimits(redis[0]!, { reservation: g, actualNanoUsd: BigInt(10 + i), tpmScopes: [], tokenDelta: 0 }, { prefix }),
+      ),
+    );
+    const settledOneByOne: boolean[] = [];
+    for (const [i, g] of [...granted(oneByOne), ...granted(oneByOne)].entries()) settledOneByOne.push(await settleBudget(redis[1]!, g, BigInt(10 + i), { prefix }));
+    expect(settledInBatch).toEqual(settledOneByOne);
+    for (const i of [0, 1] as const) {
+      expect(await readBudget(redis[2]!, batched[i], { prefix })).toEqual(await readBudget(redis[2]!, single[i], { prefix }));
+    }
   });
 });

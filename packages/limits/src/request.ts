@@ -1,15 +1,15 @@
 /**
  * One script call per request at each end: `admitLimits` checks and counts the rate
  * limits and reserves the budgets together; `settleLimits` settles the reservation and
- * corrects the TPM estimate together. The bodies are the single-purpose scripts of
- * rate-limit.ts and budget.ts, run as Lua functions inside one script, so their
+ * corrects the TPM estimate together. The bodies call the Lua functions of the
+ * single-purpose scripts of rate-limit.ts and budget.ts inside one script, so their
  * behaviour (and their tests) carry over and the two halves are atomic together.
  * The calls of one event-loop turn (all requests admitted, or settled, in that turn) go
  * to Redis as one script call (BatchedScript), each still atomic on its own.
  */
-import { type BudgetRef, type BudgetTarget, parseReserveReply, RESERVE_LUA, reserveCall, type ReserveResult, SETTLE_LUA, settleCall } from "./budget";
+import { BUDGET_LUA, type BudgetRef, type BudgetTarget, parseReserveReply, reserveCall, type ReserveResult, settleCall } from "./budget";
 import type { KeyOptions } from "./keys";
-import { consumeCall, CONSUME_LUA, CORRECT_LUA, correctCall, parseConsumeReply, type RateLimitResult, type RateLimitScope, UNLIMITED } from "./rate-limit";
+import { consumeCall, correctCall, parseConsumeReply, RATE_LIMIT_LUA, type RateLimitResult, type RateLimitScope, UNLIMITED } from "./rate-limit";
 import { BatchedScript, type LimitsRedis } from "./script";
 
 /**
@@ -20,36 +20,17 @@ import { BatchedScript, type LimitsRedis } from "./script";
  * request) but its estimated tokens leave the TPM windows again (none were used).
  */
 const ADMIT = new BatchedScript(
+  `${RATE_LIMIT_LUA}
+${BUDGET_LUA}`,
   `
-local function consume(KEYS, ARGV)
-${CONSUME_LUA}
-end
-local function reserve(KEYS, ARGV)
-${RESERVE_LUA}
-end`,
-  `
-local nrk, nra, nbk = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local rk, ra, bk, ba = {}, {}, {}, {}
-for i = 1, nrk do rk[i] = KEYS[i] end
-for i = 1, nbk do bk[i] = KEYS[nrk + i] end
-for i = 1, nra do ra[i] = ARGV[3 + i] end
-for i = 4 + nra, #ARGV do ba[#ba + 1] = ARGV[i] end
+local nrk, nra, nbk = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0
 local rate = {1, 0, 0, 0, -1, -1, -1, -1}
-if nrk > 0 then rate = consume(rk, ra) end
+if nrk > 0 then rate = consume(KEYS, ARGV, 0, 3, nrk / 4) end
 if rate[1] ~= 1 then return {rate, {2}} end
 local budget = {1}
 if nbk > 0 then
-  budget = reserve(bk, ba)
-  local tokens = tonumber(ra[2] or '0')
-  if budget[1] == 0 and tokens ~= 0 then
-    local sec = math.floor(tonumber(ra[1]) / 1000)
-    for i = 1, nrk / 4 do
-      if tonumber(ra[2 + (i - 1) * 2 + 2]) >= 0 then
-        redis.call('HINCRBY', rk[(i - 1) * 4 + 3], sec, -tokens)
-        redis.call('HINCRBY', rk[(i - 1) * 4 + 3], 't', -tokens)
-      end
-    end
-  end
+  budget = reserve(KEYS, ARGV, nrk, 3 + nra, nbk / 5)
+  if budget[1] == 0 and nrk > 0 then uncountTokens(KEYS, ARGV, 0, 3, nrk / 4) end
 end
 return {rate, budget}
 `,
@@ -61,23 +42,13 @@ return {rate, budget}
  * Reply: the settle reply ({1} settled, {0} settled already or never reserved; {1} with no reservation).
  */
 const SETTLE_AND_CORRECT = new BatchedScript(
+  `${RATE_LIMIT_LUA}
+${BUDGET_LUA}`,
   `
-local function settle(KEYS, ARGV)
-${SETTLE_LUA}
-end
-local function correct(KEYS, ARGV)
-${CORRECT_LUA}
-end`,
-  `
-local nsk, nsa = tonumber(ARGV[1]), tonumber(ARGV[2])
-local sk, sa, ck, ca = {}, {}, {}, {}
-for i = 1, nsk do sk[i] = KEYS[i] end
-for i = nsk + 1, #KEYS do ck[#ck + 1] = KEYS[i] end
-for i = 1, nsa do sa[i] = ARGV[2 + i] end
-for i = 3 + nsa, #ARGV do ca[#ca + 1] = ARGV[i] end
+local nsk, nsa = ARGV[1] + 0, ARGV[2] + 0
 local s = {1}
-if nsk > 0 then s = settle(sk, sa) end
-if #ck > 0 then correct(ck, ca) end
+if nsk > 0 then s = settle(KEYS, ARGV, 0, 2, nsk / 5) end
+if #KEYS > nsk then correct(KEYS, ARGV, nsk, 2 + nsa, #KEYS - nsk) end
 return s
 `,
   128,

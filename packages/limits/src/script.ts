@@ -63,9 +63,10 @@ local n = tonumber(ARGV[1])
 local out = {}
 local ai = 1 + 2 * n
 for i = 1, n do
-  local nk, na = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local nk, na = ARGV[2 * i] + 0, ARGV[2 * i + 1] + 0
   local k, a = {}, {}
-  for j = 1, nk do k[j] = KEYS[tonumber(ARGV[ai + j])] end
+  -- "+ 0" converts as tonumber() does, for less (tonumber parses twice in Redis's Lua)
+  for j = 1, nk do k[j] = KEYS[ARGV[ai + j] + 0] end
   ai = ai + nk
   for j = 1, na do a[j] = ARGV[ai + j] end
   ai = ai + na
