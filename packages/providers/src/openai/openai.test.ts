@@ -204,3 +204,42 @@ describe("openai usage: the fast path agrees with the schema", () => {
     expect(recorded.every((u) => toTokenUsage(u) !== null)).toBe(true);
   });
 });
+
+describe("openai stream: events after the first content are forwarded without being split", () => {
+  const chunk = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
+  const usageOnly = `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 } })}\n\n`;
+  const started = () => openAiAdapter.transformStream(openAiAdapter.initStreamState({ clientWantsUsage: false }), chunk("Hi")).state;
+
+  it("forwards plain events as they came, then still drops the usage-only chunk, reads usage and sees [DONE]", () => {
+    const plain = chunk(" there") + chunk("[DONE] is only text here") + ": a comment\n\n" + chunk("!");
+    const step = openAiAdapter.transformStream(started(), plain + usageOnly + "data: [DONE]\n\n");
+    expect(step.output).toBe(plain + "data: [DONE]\n\n");
+    expect(openAiAdapter.streamUsage(step.state)).toMatchObject({ inputTokens: 7, outputTokens: 3 });
+    expect(openAiAdapter.streamCompleted(step.state)).toBe(true);
+  });
+
+  it("gives the same output and state whatever the pieces, blank-line runs and CRLF included", () => {
+    const bodies = [
+      chunk(" a") + chunk(" b") + usageOnly + "data: [DONE]\n\n",
+      chunk(" a") + "\n" + chunk(" b") + usageOnly + "data: [DONE]\n\n",
+      (chunk(" a") + chunk(" b") + usageOnly + "data: [DONE]\n\n").replace(/\n/g, "\r\n"),
+    ];
+    for (const body of bodies) {
+      const results = [1, 7, 50, body.length].map((size) => {
+        let state = started();
+        let output = "";
+        for (let i = 0; i < body.length; i += size) {
+          const step = openAiAdapter.transformStream(state, body.slice(i, i + size));
+          state = step.state;
+          output += step.output;
+        }
+        const end = openAiAdapter.finishStream(state);
+        return { output: output + end.output, usage: openAiAdapter.streamUsage(end.state), done: openAiAdapter.streamCompleted(end.state) };
+      });
+      for (const r of results) expect(r).toEqual(results[0]);
+      expect(results[0]!.usage).toMatchObject({ inputTokens: 7 });
+      expect(results[0]!.done).toBe(true);
+      expect(results[0]!.output).not.toContain('"choices":[]');
+    }
+  });
+});

@@ -77,7 +77,35 @@ function applyEvents(state: OpenAiStreamState, sse: SseParserState, events: SseE
   return { state: { ...state, sse, usage, sawContent, done }, output, firstContent };
 }
 
+/**
+ * How much of `text` (after the first content, nothing buffered) is whole events that
+ * applyEvents would forward untouched: everything before the first event that can carry
+ * usage or is `[DONE]`, up to its last "\n\n" terminator. 0 when the fast path does not
+ * apply (CR line endings, or an ambiguous run of blank lines at the cut).
+ */
+function untouchedPrefix(text: string): number {
+  if (text.includes("\r")) return 0;
+  const usage = USAGE_OBJECT.exec(text);
+  const done = text.indexOf("[DONE]");
+  let stop = text.length;
+  if (usage) stop = usage.index;
+  if (done !== -1 && done < stop) stop = done;
+  if (stop < 2) return 0;
+  const at = text.lastIndexOf("\n\n", stop - 2);
+  if (at === -1 || (at > 0 && text[at - 1] === "\n")) return 0;
+  return at + 2;
+}
+
 export function transformOpenAiStream(state: OpenAiStreamState, text: string): StreamStep<OpenAiStreamState> {
+  // Most of a stream, once content has started: forwarded as it came, without splitting it into events.
+  if (state.sawContent && state.sse.buffer === "") {
+    const cut = untouchedPrefix(text);
+    if (cut === text.length) return { state, output: text, firstContent: false };
+    if (cut > 0) {
+      const rest = transformOpenAiStream(state, text.slice(cut));
+      return { state: rest.state, output: text.slice(0, cut) + rest.output, firstContent: rest.firstContent };
+    }
+  }
   const { state: sse, events } = feedSse(state.sse, text);
   return applyEvents(state, sse, events);
 }
