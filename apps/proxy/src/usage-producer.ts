@@ -31,7 +31,7 @@ export interface UsageProducerOptions {
   batchWindowMs?: number;
   /**
    * Check one event in this many against the UsageEvent schema before sending (default 1:
-   * every event). Production samples (boot.ts: 64): the check costs a few % of the proxy's
+   * every event). Production samples (boot.ts: 256): the check costs a few % of the proxy's
    * CPU, the worker validates every event anyway, and a sample still shows a bug in the logs.
    */
   validateEvery?: number;

@@ -102,21 +102,21 @@ return out
     // request shares its team's and org's): items name their keys by index.
     const keys: string[] = [];
     const index = new Map<string, number>();
-    const counts: number[] = [];
-    const args: (string | number)[] = [];
+    // One ARGV array built in place: n, the (#keys, #args) pairs, then each item's key positions and args.
+    const argv: (string | number)[] = [items.length];
+    for (const item of items) argv.push(item.keys.length, item.args.length);
     for (const item of items) {
-      counts.push(item.keys.length, item.args.length);
       for (const k of item.keys) {
         let i = index.get(k);
         if (i === undefined) {
           i = keys.push(k);
           index.set(k, i);
         }
-        args.push(i);
+        argv.push(i);
       }
-      for (const a of item.args) args.push(a);
+      for (const a of item.args) argv.push(a);
     }
-    this.script.run(redis, keys, [items.length, ...counts, ...args]).then(
+    this.script.run(redis, keys, argv).then(
       (reply) => {
         for (let i = 0; i < items.length; i++) items[i]!.resolve(reply[i] as unknown as Reply);
       },
