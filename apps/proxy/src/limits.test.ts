@@ -330,6 +330,32 @@ describe("budgets", () => {
       h.mock.setFault(null);
     }
   });
+
+  it("has settled a request by the time its client can send the next one, on the same replica or another", async () => {
+    // A worst case W of ~6 M nano-USD (10,000 tokens out at $0.60/MTok, plus an input
+    // estimate of at most 100 tokens) against actual costs of CHAT_COST (~0.2 M). The
+    // budget fits three W-sized reservations only one at a time: request n+1 is admitted
+    // only if request n's reservation has already become its actual cost.
+    const MAX_TOKENS = 10_000;
+    const limit = 2n * BigInt(CHAT_COST) + worstCaseCostNanoUsd({ inputPerMTok: "0.15", outputPerMTok: "0.60" }, 100, MAX_TOKENS);
+    // A second replica on the same Redis and prefix (the harness shuts it down at the end).
+    const second = await h.startProxy({ envOverrides: { SWITCHYARD_LIMITS_PREFIX: prefix } });
+    for (const [label, bases] of [["one replica", [base, base]], ["two replicas", [base, second.url]]] as const) {
+      const k = await newKey(research);
+      const b = await newBudget({ orgId: globex.id, scope: "KEY", virtualKeyId: k.id, amountNanoUsd: limit, period: "MONTH", hard: true });
+      await reload();
+      expect(await second.running.snapshot.reload()).toBe(true);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await call(`${bases[i % 2]}/v1/chat/completions`, { key: k.key, body: { model: "gpt-4o-mini", messages, max_tokens: MAX_TOKENS } });
+        statuses.push(r.status);
+      }
+      // Three fit once the earlier ones are settled; the fourth does not (3 × CHAT_COST + W > limit).
+      expect(statuses, label).toEqual([200, 200, 200, 429]);
+      await waitFor(async () => (await budgetNow(b.id, "month", "America/New_York")).reservedNanoUsd === 0n, 3000, "the settles");
+      expect((await budgetNow(b.id, "month", "America/New_York")).spentNanoUsd, label).toBe(3n * BigInt(CHAT_COST));
+    }
+  });
 });
 
 describe("keys and Redis outages", () => {

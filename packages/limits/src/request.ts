@@ -13,6 +13,26 @@ import { consumeCall, correctCall, parseConsumeReply, RATE_LIMIT_LUA, type RateL
 import { BatchedScript, type LimitsRedis } from "./script";
 
 /**
+ * KEYS: the settle keys (5 per budget), then the TPM keys to correct.
+ * ARGV: #settle keys, #settle args, the settle args, then the correct args.
+ * Reply: the settle reply ({1} settled, {0} settled already or never reserved; {1} with no reservation).
+ * Nobody waits for a settle, but it must not be held back either: the client may send its
+ * next request, to any replica, the moment it has its answer, and a reservation still held
+ * then would refuse it early. So settles batch per turn like admits, not over a window.
+ */
+const SETTLE_AND_CORRECT = new BatchedScript(
+  `${RATE_LIMIT_LUA}
+${BUDGET_LUA}`,
+  `
+local nsk, nsa = ARGV[1] + 0, ARGV[2] + 0
+local s = {1}
+if nsk > 0 then s = settle(KEYS, ARGV, 0, 2, nsk / 5) end
+if #KEYS > nsk then correct(KEYS, ARGV, nsk, 2 + nsa, #KEYS - nsk) end
+return s
+`,
+);
+
+/**
  * KEYS: the rate-limit keys (4 per scope), then the budget keys (5 per budget).
  * ARGV: #rate keys, #rate args, #budget keys, the rate args, then the budget args.
  * Reply: {rateReply, budgetReply}; budgetReply is {2} when the rate limit refused and no
@@ -34,26 +54,9 @@ if nbk > 0 then
 end
 return {rate, budget}
 `,
-);
-
-/**
- * KEYS: the settle keys (5 per budget), then the TPM keys to correct.
- * ARGV: #settle keys, #settle args, the settle args, then the correct args.
- * Reply: the settle reply ({1} settled, {0} settled already or never reserved; {1} with no reservation).
- */
-const SETTLE_AND_CORRECT = new BatchedScript(
-  `${RATE_LIMIT_LUA}
-${BUDGET_LUA}`,
-  `
-local nsk, nsa = ARGV[1] + 0, ARGV[2] + 0
-local s = {1}
-if nsk > 0 then s = settle(KEYS, ARGV, 0, 2, nsk / 5) end
-if #KEYS > nsk then correct(KEYS, ARGV, nsk, 2 + nsa, #KEYS - nsk) end
-return s
-`,
   128,
-  // Nobody waits for a settle: gather 5 ms of them, so that streams at low concurrency batch too.
-  5,
+  // The settles this replica has already made go to Redis first.
+  SETTLE_AND_CORRECT,
 );
 
 export interface AdmitLimitsInput {

@@ -40,20 +40,21 @@ type BatchItem = { keys: string[]; args: (string | number)[]; resolve: (r: Reply
  *
  * A failure (Redis down, a Lua error) rejects every call of the batch; a Lua error
  * stops the batch where it happened, as a single script's error stops that script.
+ *
+ * A batch leaves in the turn after its first call, never later: a call nobody waits on
+ * (a settle) must reach Redis before the client it served can send its next request, to
+ * this replica or another. `after` names a script whose calls queued on the same client
+ * are sent first (an admit goes after the settles before it, even within one turn).
  */
 export class BatchedScript {
   private readonly script: LuaScript;
   private readonly queues = new WeakMap<LimitsRedis, BatchItem[]>();
 
-  /**
-   * `windowMs` 0 gathers one event-loop turn (for calls a request waits on); more gathers
-   * that long (for calls nobody waits on, so that a batch fills at low concurrency too).
-   */
   constructor(
     prelude: string,
     body: string,
     private readonly maxItems = 128,
-    private readonly windowMs = 0,
+    private readonly after?: BatchedScript,
   ) {
     this.script = new LuaScript(`${prelude}
 local function one(KEYS, ARGV)
@@ -84,8 +85,7 @@ return out
         this.queues.set(redis, queue);
         // setImmediate, not a microtask: the requests of one turn arrive in separate I/O callbacks.
         const mine = queue;
-        if (this.windowMs > 0) setTimeout(() => this.flush(redis, mine), this.windowMs);
-        else setImmediate(() => this.flush(redis, mine));
+        setImmediate(() => this.flush(redis, mine));
       }
       queue.push({ keys, args, resolve, reject });
       if (queue.length >= this.maxItems) this.flush(redis);
@@ -98,6 +98,8 @@ return out
     if (queue && items !== queue) return;
     if (!items) return;
     this.queues.delete(redis);
+    // One client's commands reach Redis in the order they are written.
+    this.after?.flush(redis);
     // Each distinct key is sent once (requests of one key share its counters, and every
     // request shares its team's and org's): items name their keys by index.
     const keys: string[] = [];
