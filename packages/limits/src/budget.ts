@@ -1,12 +1,5 @@
 import { randomUUID } from "node:crypto";
-import {
-  budgetReservationAmountsKey,
-  budgetReservationExpiryKey,
-  budgetReservedKey,
-  budgetSpentKey,
-  type KeyOptions,
-  budgetExpiredReservationsKey,
-} from "./keys";
+import { budgetPeriodKeys, type KeyOptions } from "./keys";
 import { type LimitsRedis, LuaScript } from "./script";
 
 /**
@@ -260,16 +253,10 @@ function checkAmount(v: bigint, name: string): string {
   return v.toString();
 }
 
-function periodKeys(b: BudgetTarget, o?: KeyOptions): string[] {
+function periodKeys(b: BudgetTarget, o?: KeyOptions): readonly string[] {
   const start = b.periodStart.getTime();
   if (!Number.isFinite(start)) throw new RangeError(`budget ${b.id}: invalid periodStart`);
-  return [
-    budgetSpentKey(b.id, start, o),
-    budgetReservedKey(b.id, start, o),
-    budgetReservationAmountsKey(b.id, start, o),
-    budgetReservationExpiryKey(b.id, start, o),
-    budgetExpiredReservationsKey(b.id, start, o),
-  ];
+  return budgetPeriodKeys(b.id, start, o);
 }
 
 export interface ReserveOptions extends KeyOptions {

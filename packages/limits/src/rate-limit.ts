@@ -1,4 +1,4 @@
-import { type KeyOptions, rpmKey, tpmKey } from "./keys";
+import { type KeyOptions, rateLimitKeys } from "./keys";
 import { type LimitsRedis, LuaScript } from "./script";
 
 /** One scope a request counts against (e.g. its key and its team). A missing limit means unlimited. */
@@ -250,12 +250,8 @@ export function consumeCall(scopes: readonly RateLimitScope[], options: ConsumeO
   const keys: string[] = [];
   const args: number[] = [now, tokens];
   for (const s of scopes) {
-    keys.push(
-      rpmKey(s.scope, s.id, w.current, options),
-      rpmKey(s.scope, s.id, w.previous, options),
-      tpmKey(s.scope, s.id, w.current, options),
-      tpmKey(s.scope, s.id, w.previous, options),
-    );
+    const k = rateLimitKeys(s.scope, s.id, w.current, options);
+    keys.push(k[0]!, k[1]!, k[2]!, k[3]!);
     args.push(limitArg(s.rpm, `rpm of ${s.scope}`), limitArg(s.tpm, `tpm of ${s.scope}`));
   }
   return { keys, args };
@@ -319,7 +315,7 @@ export function correctCall(
   const limited = scopes.filter((s) => s.tpm !== null && s.tpm !== undefined);
   if (delta === 0 || limited.length === 0) return null;
   const w = windowStarts(options.nowMs ?? Date.now());
-  return { keys: limited.map((s) => tpmKey(s.scope, s.id, w.current, options)), args: [w.sec, delta] };
+  return { keys: limited.map((s) => rateLimitKeys(s.scope, s.id, w.current, options)[2]!), args: [w.sec, delta] };
 }
 
 export async function correctTokens(

@@ -95,7 +95,10 @@ export async function admitLimits(redis: LimitsRedis, input: AdmitLimitsInput, o
   const rateArgs = input.scopes.length > 0 ? rate.args : [];
   const budgetKeys = input.budgets.length > 0 ? reserve.keys : [];
   const budgetArgs = input.budgets.length > 0 ? reserve.args : [];
-  const reply = (await ADMIT.run(redis, [...rateKeys, ...budgetKeys], [rateKeys.length, rateArgs.length, budgetKeys.length, ...rateArgs, ...budgetArgs])) as unknown as [
+  // concat, not spreads: spreads go through the iterator protocol (admitLimits was ~1.5 % of the proxy's CPU).
+  const keys = rateKeys.concat(budgetKeys);
+  const args = ([rateKeys.length, rateArgs.length, budgetKeys.length] as (string | number)[]).concat(rateArgs, budgetArgs);
+  const reply = (await ADMIT.run(redis, keys, args)) as unknown as [
     unknown[],
     unknown[],
   ];
@@ -125,8 +128,8 @@ export async function settleLimits(redis: LimitsRedis, input: SettleLimitsInput,
   const settle = input.reservation ? settleCall(input.reservation, input.actualNanoUsd, options) : null;
   const correct = correctCall(input.tpmScopes, input.tokenDelta, { ...options, ...(input.nowMs !== undefined ? { nowMs: input.nowMs } : {}) });
   if (!settle && !correct) return true;
-  const keys = [...(settle?.keys ?? []), ...(correct?.keys ?? [])];
-  const args = [settle?.keys.length ?? 0, settle?.args.length ?? 0, ...(settle?.args ?? []), ...(correct?.args ?? [])];
+  const keys = settle ? (correct ? settle.keys.concat(correct.keys) : settle.keys) : correct!.keys;
+  const args = ([settle?.keys.length ?? 0, settle?.args.length ?? 0] as (string | number)[]).concat(settle?.args ?? [], correct?.args ?? []);
   const reply = await SETTLE_AND_CORRECT.run(redis, keys, args);
   return Number(reply[0]) === 1;
 }

@@ -13,7 +13,7 @@ export class LuaScript {
     this.sha = createHash("sha1").update(source).digest("hex");
   }
 
-  async run(redis: LimitsRedis, keys: string[], args: (string | number)[]): Promise<Reply> {
+  async run(redis: LimitsRedis, keys: readonly string[], args: readonly (string | number)[]): Promise<Reply> {
     try {
       return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as Reply;
     } catch (err) {
