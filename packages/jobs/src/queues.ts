@@ -38,11 +38,12 @@ export function parsePayload<Q extends QueueName>(name: Q, data: unknown): Queue
 }
 
 /**
- * Enqueues a usage event. The job id is the request id, so a retried producer
- * does not create a second job while the first is retained.
+ * Enqueues one usage event as a job of its own (enqueueUsageBulk with one event). The job
+ * id is the request id, so a retried producer does not create a second job while the
+ * first is retained.
  */
 export async function enqueueUsage(queue: TypedQueue<"usage">, event: UsageEvent): Promise<void> {
-  await queue.add("usage", event, { jobId: event.requestId });
+  await enqueueUsageBulk(queue, [event]);
 }
 
 /**
