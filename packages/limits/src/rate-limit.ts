@@ -218,10 +218,10 @@ return correct(KEYS, ARGV, 0, 0, #KEYS)
 `;
 const CORRECT = new LuaScript(CORRECT_LUA);
 
+/** The second of `nowMs` and the start of its minute (rateLimitKeys names the minute before too). */
 function windowStarts(nowMs: number) {
   const sec = Math.floor(nowMs / 1000);
-  const current = sec - (sec % 60);
-  return { sec, current, previous: current - 60 };
+  return { sec, current: sec - (sec % 60) };
 }
 
 function limitArg(limit: number | null | undefined, name: string): number {
