@@ -7,6 +7,8 @@ import { createProducerConnection, createQueue, createRedisConnection } from "@s
 import { ExactCache } from "./cache/exact";
 import { SemanticIndex } from "./cache/semantic";
 import { Limits } from "./limits";
+import { setRankLoader } from "@switchyard/tokenizer";
+import { loadRankDataInWorker } from "./rank-worker";
 import { HealthMonitor } from "./routing/health";
 import { createLogger, type Logger } from "./logger";
 import { ProxyMetrics } from "./metrics";
@@ -60,6 +62,8 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
   const { env } = opts;
   const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
   const metrics = new ProxyMetrics();
+  // Token-count vocabularies load (on first use) in a worker, so gpt-tokenizer's lists never sit on this heap.
+  setRankLoader(loadRankDataInWorker);
   const prisma = createPrismaClient(env.DATABASE_URL, { max: 4 });
 
   const producerConnection = createProducerConnection(opts.usageRedisUrl ?? env.REDIS_URL);

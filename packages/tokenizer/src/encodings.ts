@@ -1,4 +1,7 @@
+import { BpeCounter, type RankData } from "./bpe";
 import type { EncodingName } from "./families";
+import { SPLIT_PATTERNS } from "./patterns";
+import { loadRankData } from "./ranks";
 
 /** A loaded BPE: counts tokens of plain text. */
 export interface TextEncoder {
@@ -6,20 +9,27 @@ export interface TextEncoder {
   countTokens(text: string): number;
 }
 
-// Special-token strings in user text ("<|endoftext|>") are ordinary text to the API,
-// so they must not make the encoder throw.
-const AS_TEXT = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
-
 const loaded = new Map<EncodingName, TextEncoder>();
 const loading = new Map<EncodingName, Promise<TextEncoder>>();
 
 /**
- * Imported on first use only: the rank tables are large (o200k_base ≈ 2.4 MB of JS,
- * ~150 ms to load), and a proxy that never needs a count should not pay for them.
+ * Loaded on first use only (~0.2 s to read gpt-tokenizer's rank list and pack it), so a
+ * process that never needs a count does not pay for it. Special-token strings
+ * in user text ("<|endoftext|>") are ordinary text to the API, and to this counter.
  */
-async function importEncoding(name: EncodingName): Promise<TextEncoder> {
-  const mod = name === "o200k_base" ? await import("gpt-tokenizer/encoding/o200k_base") : await import("gpt-tokenizer/encoding/cl100k_base");
-  return { name, countTokens: (text) => (text === "" ? 0 : mod.countTokens(text, AS_TEXT)) };
+/** Where vocabularies come from: this thread by default; the proxy sets a worker (see ranks.ts). */
+export type RankLoader = (name: EncodingName) => RankData | Promise<RankData>;
+
+let rankLoader: RankLoader = loadRankData;
+
+/** Sets how vocabularies load from now on (encodings already loaded stay). */
+export function setRankLoader(loader: RankLoader): void {
+  rankLoader = loader;
+}
+
+async function buildEncoding(name: EncodingName): Promise<TextEncoder> {
+  const counter = new BpeCounter(await rankLoader(name), SPLIT_PATTERNS[name]);
+  return { name, countTokens: (text) => counter.countTokens(text) };
 }
 
 /** The encoder, loading it on first call (concurrent callers share one load). */
@@ -28,7 +38,7 @@ export function loadEncoding(name: EncodingName): Promise<TextEncoder> {
   if (ready) return Promise.resolve(ready);
   let pending = loading.get(name);
   if (!pending) {
-    pending = importEncoding(name).then((enc) => {
+    pending = Promise.resolve(name).then(buildEncoding).then((enc) => {
       loaded.set(name, enc);
       loading.delete(name);
       return enc;

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
@@ -14,6 +14,13 @@ export const fixtureFiles = {
   toolCall: "openai__chat-tool-call__pydantic-ai.yaml",
   toolCallStream: "openai__chat-tool-call-stream__pydantic-ai.yaml",
 } as const;
+
+/** Every recorded fixture's file name (all providers; SOURCES.md and dotfiles left out). */
+export function listFixtures(): string[] {
+  return readdirSync(fixturesDir)
+    .filter((f) => !f.startsWith(".") && f !== "SOURCES.md")
+    .sort();
+}
 
 /** One turn of a VCR cassette: the real request body and the response body as text. */
 export interface RecordedTurn {
