@@ -108,7 +108,7 @@ export async function startSwitchyardProxy(opts: StartProxyOptions): Promise<{ c
       NODE_ENV: "production",
       SWITCHYARD_LIMITS_PREFIX: opts.limitsPrefix,
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", process.env.BENCH_PROXY_STDOUT ? "inherit" : "ignore", "inherit"],
   });
   const origin = `http://127.0.0.1:${opts.port}`;
   try {
