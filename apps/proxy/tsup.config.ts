@@ -4,10 +4,10 @@ import { checkExternals } from "@switchyard/build/check-externals";
 /**
  * One file, dist/main.js: workspace packages (TypeScript sources) are bundled in; every
  * npm dependency stays external and is resolved from this app's node_modules at run
- * time. That includes @prisma/client, whose runtime loads the query compiler (wasm)
- * with dynamic imports of @prisma/client/runtime/* — bundling it would break that. So
- * every npm package imported by a bundled workspace package must also be a dependency
- * of this app (e.g. yaml, via @switchyard/config).
+ * time (gpt-tokenizer's rank lists, for one, are resolved by path and loaded in a worker).
+ * So every npm package imported by a bundled workspace package must also be a dependency
+ * of this app (e.g. yaml, via @switchyard/config). The proxy does not use the Prisma
+ * client: it imports only @switchyard/db/secrets, and reads Postgres with pg.
  */
 export default defineConfig({
   entry: { main: "src/main.ts" },

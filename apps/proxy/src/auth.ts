@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { AppError, VIRTUAL_KEY_PREFIX } from "@switchyard/contracts";
-import { hashVirtualKey } from "@switchyard/db";
+import { hashVirtualKey } from "@switchyard/db/secrets";
 import type { KeyEntry, Snapshot } from "./snapshot";
 
 const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {

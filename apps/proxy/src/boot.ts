@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import type { Dispatcher } from "undici";
 import type { ProxyEnv } from "@switchyard/config";
-import { createPrismaClient } from "@switchyard/db";
+import pg from "pg";
 import { healthBucketMs } from "@switchyard/limits";
 import { createProducerConnection, createQueue, createRedisConnection } from "@switchyard/jobs";
 import { ExactCache } from "./cache/exact";
@@ -55,7 +55,7 @@ function ready(connection: Redis): Promise<void> {
 }
 
 /**
- * Wires the proxy: Prisma (only to load snapshots), Redis (usage producer and the
+ * Wires the proxy: a Postgres pool (only to load snapshots), Redis (usage producer and the
  * config-change subscriber), the snapshot, the server. Does not listen.
  */
 export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
@@ -64,7 +64,10 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
   const metrics = new ProxyMetrics();
   // Token-count vocabularies load (on first use) in a worker, so gpt-tokenizer's lists never sit on this heap.
   setRankLoader(loadRankDataInWorker);
-  const prisma = createPrismaClient(env.DATABASE_URL, { max: 4 });
+  // Postgres is read only to load snapshots (boot, config changes, the refresh timer): a few
+  // plain queries, so a small pool whose idle connections close between loads, and no Prisma.
+  const db = new pg.Pool({ connectionString: env.DATABASE_URL, max: 4, idleTimeoutMillis: 10_000, application_name: "switchyard-proxy" });
+  db.on("error", (err) => logger.warn({ err: err.message }, "Postgres connection error (the snapshot keeps its last load)"));
 
   const producerConnection = createProducerConnection(opts.usageRedisUrl ?? env.REDIS_URL);
   let lastRedisError = 0;
@@ -88,14 +91,14 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
   await usage.start();
 
   const snapshot = new SnapshotStore({
-    prisma,
+    db,
     metrics,
     logger,
     secretEnv: opts.secretEnv,
     encryptionKey: env.SWITCHYARD_ENCRYPTION_KEY,
   });
   if (!(await snapshot.reload())) {
-    await prisma.$disconnect();
+    await db.end();
     producerConnection.disconnect();
     throw new Error(
       "cannot load the configuration snapshot from Postgres (is DATABASE_URL right and migrated?)",
@@ -214,7 +217,7 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
       await snapshot.stop();
       await queue.close().catch(() => undefined);
       producerConnection.disconnect();
-      await prisma.$disconnect();
+      await db.end();
     },
   };
 }

@@ -13,7 +13,7 @@ import {
   type RouteOptions,
   type RouteStrategy,
 } from "@switchyard/contracts";
-import { decodeEncryptionKey, decryptSecret, type PrismaClient } from "@switchyard/db";
+import { decodeEncryptionKey, decryptSecret } from "@switchyard/db/secrets";
 import { MAX_NANO_USD, type BudgetPeriod } from "@switchyard/limits";
 import { resolveCapabilities, resolvePricing } from "@switchyard/pricing";
 import { getProviderAdapter } from "@switchyard/providers";
@@ -268,39 +268,128 @@ function pushTo<T>(map: Map<string, T[]>, id: string, v: T): void {
   else map.set(id, [v]);
 }
 
+/**
+ * What the snapshot reads Postgres through: a pg Pool. Plain SQL, not Prisma: the Prisma
+ * client and its WebAssembly query compiler cost the proxy ~60 MB of RSS for these eight
+ * reads (see README, Performance). Tables and columns are those of
+ * packages/db/prisma/schema.prisma (snake_case tables, camelCase columns).
+ */
+export interface SnapshotDb {
+  query<R>(sql: string): Promise<{ rows: R[] }>;
+}
+
+interface KeyRow {
+  id: string;
+  orgId: string;
+  teamId: string;
+  name: string;
+  keyHash: string;
+  allowedModels: string[];
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  tags: unknown;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  previousKeyHash: string | null;
+  previousKeyExpiresAt: Date | null;
+}
+interface ProviderRow {
+  id: string;
+  slug: string;
+  type: string;
+  baseUrl: string | null;
+  apiVersion: string | null;
+}
+interface ProviderKeyRow {
+  id: string;
+  providerId: string;
+  label: string;
+  apiKeyRef: string | null;
+  apiKeyEncrypted: string | null;
+}
+interface ModelRow {
+  name: string;
+  orgId: string | null;
+  providerId: string;
+  upstreamModel: string;
+  pricing: unknown;
+  capabilities: unknown;
+  createdAt: Date;
+}
+interface RouteRow {
+  alias: string;
+  orgId: string | null;
+  strategy: string;
+  targets: unknown;
+  strict: boolean;
+  options: unknown;
+  createdAt: Date;
+}
+interface TeamRow {
+  id: string;
+  orgId: string;
+  slug: string;
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  bodyLogging: string;
+}
+interface OrgRow {
+  id: string;
+  slug: string;
+  timeZone: string;
+}
+interface BudgetRow {
+  id: string;
+  orgId: string;
+  scope: "KEY" | "TEAM" | "ORG";
+  teamId: string | null;
+  virtualKeyId: string | null;
+  /** int8 as text (pg leaves it a string; BigInt() takes it exactly). */
+  amountNanoUsd: string;
+  period: string;
+  hard: boolean;
+}
+interface OverrideRow {
+  orgId: string;
+  upstreamModel: string;
+  pricing: unknown;
+}
+
+async function rows<R>(db: SnapshotDb, sql: string): Promise<R[]> {
+  return (await db.query<R>(sql)).rows;
+}
+
 /** Reads keys, teams, orgs, budgets, providers, models and routes from Postgres (at boot and on reload only). */
-export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptions): Promise<Snapshot> {
-  const [keys, providers, models, routes, teams, orgs, budgets, overrides] = await Promise.all([
-    prisma.virtualKey.findMany({
-      select: {
-        id: true,
-        orgId: true,
-        teamId: true,
-        name: true,
-        keyHash: true,
-        allowedModels: true,
-        rpmLimit: true,
-        tpmLimit: true,
-        tags: true,
-        expiresAt: true,
-        revokedAt: true,
-        previousKeyHash: true,
-        previousKeyExpiresAt: true,
-      },
-    }),
-    prisma.providerCredential.findMany({
-      include: { keys: { where: { disabledAt: null }, orderBy: [{ label: "asc" }, { id: "asc" }] } },
-    }),
-    prisma.model.findMany(),
-    prisma.route.findMany(),
-    prisma.team.findMany({ select: { id: true, orgId: true, slug: true, rpmLimit: true, tpmLimit: true, bodyLogging: true } }),
-    prisma.organization.findMany({ select: { id: true, slug: true, timeZone: true } }),
-    prisma.budget.findMany({
-      select: { id: true, orgId: true, scope: true, teamId: true, virtualKeyId: true, amountNanoUsd: true, period: true, hard: true },
-      orderBy: { id: "asc" },
-    }),
-    prisma.priceOverride.findMany({ select: { orgId: true, upstreamModel: true, pricing: true } }),
+export async function loadSnapshot(db: SnapshotDb, opts: SnapshotLoadOptions): Promise<Snapshot> {
+  const [keys, providerRows, providerKeys, models, routes, teams, orgs, budgetRows, overrides] = await Promise.all([
+    rows<KeyRow>(
+      db,
+      `SELECT "id", "orgId", "teamId", "name", "keyHash", COALESCE("allowedModels", '{}') AS "allowedModels", "rpmLimit", "tpmLimit",
+              "tags", "expiresAt", "revokedAt", "previousKeyHash", "previousKeyExpiresAt"
+         FROM "virtual_keys"`,
+    ),
+    rows<ProviderRow>(db, `SELECT "id", "slug", "type", "baseUrl", "apiVersion" FROM "provider_credentials"`),
+    rows<ProviderKeyRow>(
+      db,
+      `SELECT "id", "providerId", "label", "apiKeyRef", "apiKeyEncrypted" FROM "provider_keys"
+        WHERE "disabledAt" IS NULL ORDER BY "label" ASC, "id" ASC`,
+    ),
+    rows<ModelRow>(db, `SELECT "name", "orgId", "providerId", "upstreamModel", "pricing", "capabilities", "createdAt" FROM "models"`),
+    rows<RouteRow>(db, `SELECT "alias", "orgId", "strategy", "targets", "strict", "options", "createdAt" FROM "routes"`),
+    rows<TeamRow>(db, `SELECT "id", "orgId", "slug", "rpmLimit", "tpmLimit", "bodyLogging" FROM "teams"`),
+    rows<OrgRow>(db, `SELECT "id", "slug", "timeZone" FROM "organizations"`),
+    rows<BudgetRow>(
+      db,
+      `SELECT "id", "orgId", "scope"::text AS "scope", "teamId", "virtualKeyId", "amountNanoUsd"::text AS "amountNanoUsd",
+              "period"::text AS "period", "hard"
+         FROM "budgets" ORDER BY "id" ASC`,
+    ),
+    rows<OverrideRow>(db, `SELECT "orgId", "upstreamModel", "pricing" FROM "price_overrides"`),
   ]);
+  const keysOfProvider = new Map<string, ProviderKeyRow[]>();
+  for (const k of providerKeys) pushTo(keysOfProvider, k.providerId, k);
+  const providers = providerRows.map((p) => ({ ...p, keys: keysOfProvider.get(p.id) ?? [] }));
+  const budgets = budgetRows.map((b) => ({ ...b, amountNanoUsd: BigInt(b.amountNanoUsd) }));
   const encKey = decodeEncryptionKey(opts.encryptionKey);
 
   const keysByHash = new Map<string, KeyEntry>();
@@ -466,7 +555,7 @@ export async function loadSnapshot(prisma: PrismaClient, opts: SnapshotLoadOptio
 }
 
 export interface SnapshotStoreOptions extends SnapshotLoadOptions {
-  prisma: PrismaClient;
+  db: SnapshotDb;
   metrics: ProxyMetrics;
 }
 
@@ -499,7 +588,7 @@ export class SnapshotStore {
       do {
         this.pending = false;
         try {
-          this.snapshot = await loadSnapshot(this.opts.prisma, this.opts);
+          this.snapshot = await loadSnapshot(this.opts.db, this.opts);
           ok = true;
           this.opts.metrics.snapshotReloaded(true);
           this.opts.logger.debug(
