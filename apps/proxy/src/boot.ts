@@ -3,11 +3,11 @@ import type { Dispatcher } from "undici";
 import type { ProxyEnv } from "@switchyard/config";
 import pg from "pg";
 import { healthBucketMs } from "@switchyard/limits";
+import { setRankLoader } from "@switchyard/tokenizer";
 import { createProducerConnection, createQueue, createRedisConnection } from "@switchyard/jobs";
 import { ExactCache } from "./cache/exact";
 import { SemanticIndex } from "./cache/semantic";
 import { Limits } from "./limits";
-import { setRankLoader } from "@switchyard/tokenizer";
 import { loadRankDataInWorker } from "./rank-worker";
 import { HealthMonitor } from "./routing/health";
 import { createLogger, type Logger } from "./logger";
@@ -66,7 +66,15 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
   setRankLoader(loadRankDataInWorker);
   // Postgres is read only to load snapshots (boot, config changes, the refresh timer): a few
   // plain queries, so a small pool whose idle connections close between loads, and no Prisma.
-  const db = new pg.Pool({ connectionString: env.DATABASE_URL, max: 4, idleTimeoutMillis: 10_000, application_name: "switchyard-proxy" });
+  // The timeouts keep an unreachable Postgres from hanging a reload (and every one after it).
+  const db = new pg.Pool({
+    connectionString: env.DATABASE_URL,
+    max: 4,
+    idleTimeoutMillis: 10_000,
+    connectionTimeoutMillis: 5_000,
+    query_timeout: 30_000,
+    application_name: "switchyard-proxy",
+  });
   db.on("error", (err) => logger.warn({ err: err.message }, "Postgres connection error (the snapshot keeps its last load)"));
 
   const producerConnection = createProducerConnection(opts.usageRedisUrl ?? env.REDIS_URL);
