@@ -4,7 +4,7 @@ import { checkExternals } from "@switchyard/build/check-externals";
 /**
  * One file, dist/main.js: workspace packages (TypeScript sources) are bundled in; every
  * npm dependency stays external and is resolved from this app's node_modules at run
- * time (gpt-tokenizer's rank lists, for one, are resolved by path and loaded in a worker).
+ * time (gpt-tokenizer's rank lists, for one, are resolved by path and loaded in a child process).
  * So every npm package imported by a bundled workspace package must also be a dependency
  * of this app (e.g. yaml, via @switchyard/config). The proxy does not use the Prisma
  * client: it imports only @switchyard/db/secrets, and reads Postgres with pg.

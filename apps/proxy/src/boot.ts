@@ -3,12 +3,12 @@ import type { Dispatcher } from "undici";
 import type { ProxyEnv } from "@switchyard/config";
 import pg from "pg";
 import { healthBucketMs } from "@switchyard/limits";
-import { setRankLoader } from "@switchyard/tokenizer";
+import { preloadEncodings, setRankLoader } from "@switchyard/tokenizer";
 import { createProducerConnection, createQueue, createRedisConnection } from "@switchyard/jobs";
 import { ExactCache } from "./cache/exact";
 import { SemanticIndex } from "./cache/semantic";
 import { Limits } from "./limits";
-import { loadRankDataInWorker } from "./rank-worker";
+import { loadRankDataInChild } from "./rank-loader";
 import { HealthMonitor } from "./routing/health";
 import { createLogger, type Logger } from "./logger";
 import { ProxyMetrics } from "./metrics";
@@ -62,8 +62,10 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
   const { env } = opts;
   const logger = opts.logger ?? createLogger(env.LOG_LEVEL);
   const metrics = new ProxyMetrics();
-  // Token-count vocabularies load (on first use) in a worker, so gpt-tokenizer's lists never sit on this heap.
-  setRankLoader(loadRankDataInWorker);
+  // Token-count vocabularies load in a child process, so nothing of gpt-tokenizer's lists
+  // stays in this one (see rank-loader.ts); they start loading now, not on the first request.
+  setRankLoader(loadRankDataInChild);
+  void preloadEncodings().catch((err: unknown) => logger.error({ err }, "cannot load the token-count vocabularies (counts will retry on use)"));
   // Postgres is read only to load snapshots (boot, config changes, the refresh timer): a few
   // plain queries, so a small pool whose idle connections close between loads, and no Prisma.
   // The timeouts keep an unreachable Postgres from hanging a reload (and every one after it).

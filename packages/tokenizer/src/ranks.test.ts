@@ -16,7 +16,7 @@ describe("packRanks", () => {
 });
 
 describe("loading a vocabulary in this thread", () => {
-  it("keeps ~7 MB of gpt-tokenizer's list on the heap (why the proxy loads it in a worker)", () => {
+  it("keeps ~7 MB of gpt-tokenizer's list on the heap (why the proxy loads it in a child process)", () => {
     v8.setFlagsFromString("--expose-gc");
     const gc = vm.runInNewContext("gc") as () => void;
     const heapUsed = () => {
@@ -28,7 +28,7 @@ describe("loading a vocabulary in this thread", () => {
     const data = loadRankData("o200k_base");
     const grewMb = (heapUsed() - before) / 1e6;
     expect(data.offsets.length).toBeGreaterThan(199_000);
-    // The fact apps/proxy/src/rank-worker.ts exists for; if this drops near 0, the worker can go.
+    // The fact apps/proxy/src/rank-loader.ts exists for; if this drops near 0, the child process can go.
     expect(grewMb).toBeGreaterThan(3);
     expect(grewMb).toBeLessThan(12);
   });

@@ -8,7 +8,7 @@ import type { EncodingName } from "./families";
  * of JavaScript for o200k_base. Packed into RankData they take ~1.7 MB of buffers. Whatever
  * loads the list in-process keeps ~7 MB of it on the heap for good (Node never unloads a
  * module, and dropping it from require's cache frees nothing measurable), so a long-lived
- * process loads it in a worker instead: see setRankLoader and the proxy's rank-worker.ts.
+ * process loads it elsewhere: see setRankLoader and the proxy's rank-loader.ts.
  */
 const require = createRequire(import.meta.url);
 
