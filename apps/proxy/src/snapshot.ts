@@ -270,8 +270,8 @@ function pushTo<T>(map: Map<string, T[]>, id: string, v: T): void {
 
 /**
  * What the snapshot reads Postgres through: a pg Pool. Plain SQL, not Prisma: the Prisma
- * client and its WebAssembly query compiler cost the proxy ~60 MB of RSS for these eight
- * reads (see README, Performance). Tables and columns are those of
+ * client and its WebAssembly query compiler cost the proxy ~26 MB of RSS at rest and ~45 MB
+ * under load for these eight reads (see README, Performance). Tables and columns are those of
  * packages/db/prisma/schema.prisma (snake_case tables, camelCase columns).
  */
 export interface SnapshotDb {
