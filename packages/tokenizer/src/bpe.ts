@@ -51,9 +51,7 @@ export class BpeCounter {
   private pairRanks = new Int32Array(SCAN_MAX_BYTES);
   private next = new Int32Array(0);
   private prev = new Int32Array(0);
-  private heapRank = new Int32Array(0);
-  private heapLeft = new Int32Array(0);
-  private heapEnd = new Int32Array(0);
+  private readonly heap = new PairHeap();
 
   /**
    * @param data the vocabulary (see RankData)
@@ -179,62 +177,21 @@ export class BpeCounter {
     if (this.next.length < n + 1) {
       this.next = new Int32Array(n + 1);
       this.prev = new Int32Array(n + 1);
-      this.heapRank = new Int32Array(3 * n);
-      this.heapLeft = new Int32Array(3 * n);
-      this.heapEnd = new Int32Array(3 * n);
     }
-    const { next, prev, scratch } = this;
+    const { next, prev, scratch, heap } = this;
+    heap.reset(3 * n); // n - 1 pairs at first, at most 2 more per merge
     for (let i = 0; i <= n; i++) {
       next[i] = i + 1;
       prev[i] = i - 1;
     }
-    let size = 0;
-    const push = (rank: number, left: number, end: number) => {
-      const { heapRank: hr, heapLeft: hl, heapEnd: he } = this;
-      let i = size++;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (hr[parent]! < rank || (hr[parent] === rank && hl[parent]! < left)) break;
-        hr[i] = hr[parent]!;
-        hl[i] = hl[parent]!;
-        he[i] = he[parent]!;
-        i = parent;
-      }
-      hr[i] = rank;
-      hl[i] = left;
-      he[i] = end;
-    };
-    const popInto = (): [number, number] => {
-      const { heapRank: hr, heapLeft: hl, heapEnd: he } = this;
-      const left = hl[0]!;
-      const end = he[0]!;
-      size--;
-      const rank = hr[size]!;
-      const l = hl[size]!;
-      const e = he[size]!;
-      let i = 0;
-      for (;;) {
-        let child = 2 * i + 1;
-        if (child >= size) break;
-        if (child + 1 < size && (hr[child + 1]! < hr[child]! || (hr[child + 1] === hr[child] && hl[child + 1]! < hl[child]!))) child++;
-        if (rank < hr[child]! || (rank === hr[child] && l < hl[child]!)) break;
-        hr[i] = hr[child]!;
-        hl[i] = hl[child]!;
-        he[i] = he[child]!;
-        i = child;
-      }
-      hr[i] = rank;
-      hl[i] = l;
-      he[i] = e;
-      return [left, end];
-    };
     for (let i = 0; i + 2 <= n; i++) {
       const rank = this.rankOf(scratch, i, i + 2);
-      if (rank !== NONE) push(rank, i, i + 2);
+      if (rank !== NONE) heap.push(rank, i, i + 2);
     }
     let parts = n;
-    while (size > 0) {
-      const [left, end] = popInto();
+    while (heap.size > 0) {
+      heap.pop();
+      const { left, end } = heap;
       const right = next[left]!;
       if (right === -1 || right >= n || next[right] !== end) continue; // stale
       next[left] = end;
@@ -244,14 +201,82 @@ export class BpeCounter {
       if (left > 0) {
         const before = prev[left]!;
         const rank = this.rankOf(scratch, before, end);
-        if (rank !== NONE) push(rank, before, end);
+        if (rank !== NONE) heap.push(rank, before, end);
       }
       if (end < n) {
         const after = next[end]!;
         const rank = this.rankOf(scratch, left, after);
-        if (rank !== NONE) push(rank, left, after);
+        if (rank !== NONE) heap.push(rank, left, after);
       }
     }
     return parts;
+  }
+}
+
+/** A min-heap of candidate pairs (rank, left start, right end), ordered by rank, then left start. */
+class PairHeap {
+  size = 0;
+  /** The pair the last pop() took out. */
+  left = 0;
+  end = 0;
+  private rank = new Int32Array(0);
+  private lefts = new Int32Array(0);
+  private ends = new Int32Array(0);
+
+  /** Empties the heap, with room for `capacity` pushes. */
+  reset(capacity: number): void {
+    this.size = 0;
+    if (this.rank.length < capacity) {
+      this.rank = new Int32Array(capacity);
+      this.lefts = new Int32Array(capacity);
+      this.ends = new Int32Array(capacity);
+    }
+  }
+
+  push(rank: number, left: number, end: number): void {
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.before(parent, rank, left)) break;
+      this.move(parent, i);
+      i = parent;
+    }
+    this.put(i, rank, left, end);
+  }
+
+  /** Takes out the least pair into `left` and `end`. */
+  pop(): void {
+    this.left = this.lefts[0]!;
+    this.end = this.ends[0]!;
+    const last = --this.size;
+    const rank = this.rank[last]!;
+    const left = this.lefts[last]!;
+    const end = this.ends[last]!;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= last) break;
+      if (child + 1 < last && this.before(child + 1, this.rank[child]!, this.lefts[child]!)) child++;
+      if (!this.before(child, rank, left)) break;
+      this.move(child, i);
+      i = child;
+    }
+    this.put(i, rank, left, end);
+  }
+
+  /** Whether entry i comes before (rank, left). */
+  private before(i: number, rank: number, left: number): boolean {
+    const r = this.rank[i]!;
+    return r < rank || (r === rank && this.lefts[i]! < left);
+  }
+
+  private move(from: number, to: number): void {
+    this.put(to, this.rank[from]!, this.lefts[from]!, this.ends[from]!);
+  }
+
+  private put(i: number, rank: number, left: number, end: number): void {
+    this.rank[i] = rank;
+    this.lefts[i] = left;
+    this.ends[i] = end;
   }
 }
