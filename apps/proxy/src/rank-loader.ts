@@ -11,7 +11,8 @@ import { packRanks, rankListPath, type EncodingName, type RankData } from "@swit
  * it back. The child's code is plain JavaScript from a string, so it runs the same from
  * src (tests) and from dist/main.js.
  *
- * Wire format: offsets count (uint32 LE), the offsets (uint32 LE each), then the bytes.
+ * Wire format: offsets count (uint32 LE), the offsets (the Uint32Array's own bytes: parent and
+ * child are the same machine), then the bytes.
  */
 const CHILD_SOURCE = `
 const mod = require(process.argv[1]);
@@ -29,9 +30,8 @@ export function decodeRankData(out: Buffer): RankData {
   const count = out.readUInt32LE(0);
   const offsetsEnd = 4 + count * 4;
   if (count < 1 || out.length < offsetsEnd) throw new Error("truncated vocabulary data");
-  // Copies, so the arrays are aligned and own their memory.
-  const offsets = new Uint32Array(count);
-  for (let i = 0; i < count; i++) offsets[i] = out.readUInt32LE(4 + i * 4);
+  // Copies (slice), so the arrays are aligned and own their memory.
+  const offsets = new Uint32Array(out.buffer.slice(out.byteOffset + 4, out.byteOffset + offsetsEnd));
   const bytes = new Uint8Array(out.subarray(offsetsEnd));
   if (offsets[count - 1] !== bytes.length) throw new Error("vocabulary data does not add up");
   return { bytes, offsets };
