@@ -120,10 +120,9 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
 
   // Limits get a connection of their own: short timeout and no offline queue, so a Redis
   // outage costs a request at most PROXY_LIMITS_TIMEOUT_MS before the fail mode applies.
-  // Auto-pipelining: whatever leaves in one event-loop turn (the batched admit and settle
-  // scripts, health syncs) goes in one socket write.
+  // The admits and settles of one event-loop turn leave as one prepared command (one
+  // socket write; BatchedScript), so the connection needs no auto-pipelining.
   const limitsConnection = new Redis(opts.limitsRedisUrl ?? env.REDIS_URL, {
-    enableAutoPipelining: true,
     commandTimeout: env.PROXY_LIMITS_TIMEOUT_MS,
     connectTimeout: 2000,
     enableOfflineQueue: false,

@@ -2,7 +2,8 @@
  * Redis CPU per request of the limits scripts: N admitLimits + settleLimits pairs (2 scopes
  * with rpm+tpm, 3 hard budgets, every limit large enough to admit) against a private
  * redis-server started here, ~64 requests in flight on one connection (one proxy replica).
- * Prints Redis CPU µs per request (INFO CPU delta: used_cpu_user + used_cpu_sys), the time
+ * Prints Redis CPU µs per request (INFO CPU delta: used_cpu_user + used_cpu_sys), this
+ * process's own CPU µs per request (the client side: what the proxy pays), the time
  * Redis measured inside the script calls, the commands per request (INFO commandstats
  * delta; the scripts' inner commands are counted there too) and wall time. Each round runs
  * N pairs; compare the best rounds (other load on the machine only adds).
@@ -152,6 +153,7 @@ const HARNESS = new Set(["info", "config|resetstat", "ping", "script|load", "eva
 
 interface Round {
   redisCpuUsPerRequest: number;
+  clientCpuUsPerRequest: number;
   scriptUsPerRequest: number;
   commandsPerRequest: number;
   byCommand: Record<string, number>;
@@ -163,7 +165,9 @@ async function measure(redis: Redis, prefix: string): Promise<Round> {
   await redis.config("RESETSTAT");
   const cpu0 = await cpuSeconds(redis);
   const t0 = performance.now();
+  const client0 = process.cpuUsage();
   await run(redis, prefix, REQUESTS);
+  const client = process.cpuUsage(client0);
   const wallMs = performance.now() - t0;
   const cpu1 = await cpuSeconds(redis);
   const stats = await commandStats(redis);
@@ -178,6 +182,7 @@ async function measure(redis: Redis, prefix: string): Promise<Round> {
   const scriptUsec = (stats.get("evalsha")?.usec ?? 0) + (stats.get("eval")?.usec ?? 0);
   return {
     redisCpuUsPerRequest: +(((cpu1 - cpu0) * 1e6) / REQUESTS).toFixed(1),
+    clientCpuUsPerRequest: +((client.user + client.system) / REQUESTS).toFixed(1),
     scriptUsPerRequest: +(scriptUsec / REQUESTS).toFixed(1),
     commandsPerRequest: +(commands / REQUESTS).toFixed(2),
     byCommand,
@@ -200,7 +205,7 @@ try {
     const round = await measure(redis, prefix);
     rounds.push(round);
     console.log(
-      `round ${r + 1}: ${round.redisCpuUsPerRequest} µs Redis CPU/request (scripts ${round.scriptUsPerRequest} µs), ` +
+      `round ${r + 1}: ${round.redisCpuUsPerRequest} µs Redis CPU/request (scripts ${round.scriptUsPerRequest} µs), ${round.clientCpuUsPerRequest} µs client CPU/request, ` +
         `${round.commandsPerRequest} commands/request in ${round.scriptCallsPerRequest} script calls, ${REQUESTS} requests in ${round.wallMs} ms`,
     );
   }
@@ -209,7 +214,10 @@ try {
   const best = sorted[0]!;
   const median = sorted[Math.floor(rounds.length / 2)]!;
   console.log(`commands per request: ${Object.entries(best.byCommand).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-  console.log(JSON.stringify({ requests: REQUESTS, concurrency: CONCURRENCY, best, medianRedisCpuUsPerRequest: median.redisCpuUsPerRequest }));
+  const clientCpu = rounds.map((r) => r.clientCpuUsPerRequest).sort((a, b) => a - b);
+  console.log(
+    JSON.stringify({ requests: REQUESTS, concurrency: CONCURRENCY, best, medianRedisCpuUsPerRequest: median.redisCpuUsPerRequest, bestClientCpuUsPerRequest: clientCpu[0], medianClientCpuUsPerRequest: clientCpu[Math.floor(clientCpu.length / 2)] }),
+  );
 } finally {
   redis.disconnect();
   server.kill("SIGTERM");

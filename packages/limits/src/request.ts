@@ -13,36 +13,36 @@ import { consumeCall, correctCall, parseConsumeReply, RATE_LIMIT_LUA, type RateL
 import { BatchedScript, type LimitsRedis } from "./script";
 
 /**
- * KEYS: the settle keys (5 per budget), then the TPM keys to correct.
+ * Settle (kind 0) — KEYS: the settle keys (5 per budget), then the TPM keys to correct.
  * ARGV: #settle keys, #settle args, the settle args, then the correct args.
  * Reply: the settle reply ({1} settled, {0} settled already or never reserved; {1} with no reservation).
  * Nobody waits for a settle, but it must not be held back either: the client may send its
  * next request, to any replica, the moment it has its answer, and a reservation still held
  * then would refuse it early. So settles batch per turn like admits, not over a window.
+ *
+ * Admit (kind 1) — KEYS: the rate-limit keys (4 per scope), then the budget keys (5 per budget).
+ * ARGV: #rate keys, #rate args, #budget keys, the rate args, then the budget args.
+ * Reply: {rateReply, budgetReply}; budgetReply is {2} when the rate limit refused and no
+ * reservation was tried. A request refused by a budget keeps its RPM count (it was a
+ * request) but its estimated tokens leave the TPM windows again (none were used).
+ *
+ * Both go in the same batch, settles first: the settles this replica has made reach Redis
+ * before its later admits, in one script call per turn.
  */
-const SETTLE_AND_CORRECT = new BatchedScript(
+const SETTLE = 0;
+const ADMIT = 1;
+const LIMITS = new BatchedScript(
   `${RATE_LIMIT_LUA}
 ${BUDGET_LUA}`,
-  `
+  [
+    `
 local nsk, nsa = ARGV[1] + 0, ARGV[2] + 0
 local s = {1}
 if nsk > 0 then s = settle(KEYS, ARGV, 0, 2, nsk / 5) end
 if #KEYS > nsk then correct(KEYS, ARGV, nsk, 2 + nsa, #KEYS - nsk) end
 return s
 `,
-);
-
-/**
- * KEYS: the rate-limit keys (4 per scope), then the budget keys (5 per budget).
- * ARGV: #rate keys, #rate args, #budget keys, the rate args, then the budget args.
- * Reply: {rateReply, budgetReply}; budgetReply is {2} when the rate limit refused and no
- * reservation was tried. A request refused by a budget keeps its RPM count (it was a
- * request) but its estimated tokens leave the TPM windows again (none were used).
- */
-const ADMIT = new BatchedScript(
-  `${RATE_LIMIT_LUA}
-${BUDGET_LUA}`,
-  `
+    `
 local nrk, nra, nbk = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0
 local rate = {1, 0, 0, 0, -1, -1, -1, -1}
 if nrk > 0 then rate = consume(KEYS, ARGV, 0, 3, nrk / 4) end
@@ -54,9 +54,8 @@ if nbk > 0 then
 end
 return {rate, budget}
 `,
+  ],
   128,
-  // The settles this replica has already made go to Redis first.
-  SETTLE_AND_CORRECT,
 );
 
 export interface AdmitLimitsInput {
@@ -98,7 +97,7 @@ export async function admitLimits(redis: LimitsRedis, input: AdmitLimitsInput, o
   // concat, not spreads: spreads go through the iterator protocol (admitLimits was ~1.5 % of the proxy's CPU).
   const keys = rateKeys.concat(budgetKeys);
   const args = ([rateKeys.length, rateArgs.length, budgetKeys.length] as (string | number)[]).concat(rateArgs, budgetArgs);
-  const reply = (await ADMIT.run(redis, keys, args)) as unknown as [
+  const reply = (await LIMITS.run(redis, keys, args, ADMIT)) as unknown as [
     unknown[],
     unknown[],
   ];
@@ -130,6 +129,6 @@ export async function settleLimits(redis: LimitsRedis, input: SettleLimitsInput,
   if (!settle && !correct) return true;
   const keys = settle ? (correct ? settle.keys.concat(correct.keys) : settle.keys) : correct!.keys;
   const args = ([settle?.keys.length ?? 0, settle?.args.length ?? 0] as (string | number)[]).concat(settle?.args ?? [], correct?.args ?? []);
-  const reply = await SETTLE_AND_CORRECT.run(redis, keys, args);
+  const reply = await LIMITS.run(redis, keys, args, SETTLE);
   return Number(reply[0]) === 1;
 }

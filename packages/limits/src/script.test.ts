@@ -1,15 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Redis } from "ioredis";
+import { Command, type Redis } from "ioredis";
 import { clients, testPrefix } from "../test/redis";
 import { deleteKeysWithPrefix } from "./maintenance";
-import { BatchedScript, type LimitsRedis } from "./script";
+import { BatchedScript, encodeCommand, type LimitsRedis } from "./script";
 
 let redis: Redis;
 const prefix = testPrefix();
 
-/** The client, counting the script calls that reach it. */
-function counting(r: Redis): { client: LimitsRedis; calls: () => number } {
+/** A RESP array of bulk strings (what encodeCommand writes) back to its arguments. */
+function decodeCommand(bytes: Buffer): string[] {
+  const text = bytes.toString("latin1");
+  const head = /^\*(\d+)\r\n/.exec(text)!;
+  const out: string[] = [];
+  let o = head[0].length;
+  for (let i = 0; i < Number(head[1]); i++) {
+    const m = /^\$(\d+)\r\n/.exec(text.slice(o))!;
+    o += m[0].length;
+    out.push(bytes.subarray(o, o + Number(m[1])).toString("utf8"));
+    o += Number(m[1]) + 2;
+  }
+  expect(o).toBe(bytes.length);
+  return out;
+}
+
+/** The client, counting the script calls that reach it and keeping each one's arguments. */
+function counting(r: Redis): { client: LimitsRedis; calls: () => number; sent: string[][] } {
   let calls = 0;
+  const sent: string[][] = [];
   const client: LimitsRedis = {
     evalsha: ((...a: Parameters<Redis["evalsha"]>) => {
       calls++;
@@ -19,12 +36,17 @@ function counting(r: Redis): { client: LimitsRedis; calls: () => number } {
       calls++;
       return r.eval(...a);
     }) as Redis["eval"],
+    sendCommand: ((command: Command) => {
+      calls++;
+      sent.push(decodeCommand(command.toWritable({}) as Buffer));
+      return r.sendCommand(command);
+    }),
   };
-  return { client, calls: () => calls };
+  return { client, calls: () => calls, sent };
 }
 
 // Each item increments its key by its own step and answers {tag, new value}.
-const INCR = new BatchedScript("local function tag(t) return 'item-' .. t end", "return {tag(ARGV[1]), redis.call('INCRBY', KEYS[1], ARGV[2])}", 16);
+const INCR = new BatchedScript("local function tag(t) return 'item-' .. t end", ["return {tag(ARGV[1]), redis.call('INCRBY', KEYS[1], ARGV[2])}"], 16);
 
 beforeAll(() => {
   [redis] = clients(1) as [Redis];
@@ -69,40 +91,74 @@ describe("BatchedScript", () => {
     expect(calls()).toBe(2);
   });
 
-  it("a failing batch rejects every call in it", async () => {
-    const broken = new BatchedScript("", "return redis.call('INCRBY', KEYS[1], 'not-a-number')");
-    const results = await Promise.allSettled(Array.from({ length: 3 }, () => broken.run(redis, [`${prefix}x`], [])));
+  it("a call that fails in Lua fails alone: the calls before and after it in the batch run", async () => {
+    const { client, calls } = counting(redis);
+    const key = `${prefix}partly`;
+    const results = await Promise.allSettled([1, "not-a-number", 2, "x", 3].map((step, i) => INCR.run(client, [key], [i, step])));
+    expect(calls()).toBeLessThanOrEqual(2);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected", "fulfilled"]);
+    expect(results.map((r) => (r.status === "fulfilled" ? r.value[1] : null))).toEqual([1, null, 3, null, 6]);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/not an integer/);
+    expect(Number(await redis.get(key))).toBe(6);
+  });
+
+  it("a batch whose command fails rejects every call in it", async () => {
+    const down: LimitsRedis = {
+      evalsha: redis.evalsha.bind(redis),
+      eval: redis.eval.bind(redis),
+      sendCommand: (() => Promise.reject(new Error("Connection is closed."))),
+    };
+    const results = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => INCR.run(down, [`${prefix}down`], [i, 1])));
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+    expect(await redis.exists(`${prefix}down`)).toBe(0);
+  });
+
+  it("loads the script when Redis does not have it (after a restart) and loses no call", async () => {
+    const fresh = new BatchedScript("", [`return redis.call('INCRBY', KEYS[1], ARGV[1]) .. '-${prefix}'`]);
+    const { client, sent } = counting(redis);
+    const key = `${prefix}fresh`;
+    const replies = await Promise.all([fresh.run(client, [key], [2]), fresh.run(client, [key], [3])]);
+    expect(replies).toEqual([`2-${prefix}`, `5-${prefix}`]);
+    // EVALSHA answered NOSCRIPT (a script no Redis has seen), then EVAL ran the batch once.
+    expect(sent.map((c) => c[0])).toEqual(["evalsha", "eval"]);
+    expect(Number(await redis.get(key))).toBe(5);
   });
 });
 
-describe("BatchedScript after another", () => {
-  it("sends the other script's queued calls on the same client first, even when they were queued after its own", async () => {
-    const first = new BatchedScript("", "return redis.call('SET', KEYS[1], ARGV[1])");
-    const second = new BatchedScript("", "return redis.call('GET', KEYS[1])", 128, first);
+describe("encodeCommand", () => {
+  it("writes the bytes ioredis writes for the same arguments", () => {
+    const args = ["sha", 3, "k:ä:1", "", "x".repeat(300), 0, 7, 10, 99, 100, 12345, 2 ** 40, -5, 1.5, "1e21", "日本語 🎉", Number.MAX_SAFE_INTEGER];
+    const ours = encodeCommand([["evalsha"], args.slice(0, 5), args.slice(5)]);
+    const theirs = new Command("evalsha", args).toWritable({});
+    expect(Buffer.isBuffer(ours)).toBe(true);
+    expect(ours.toString("utf8")).toBe(String(theirs));
+    expect(decodeCommand(ours)).toEqual(["evalsha", ...args.map(String)]);
+  });
+});
+
+describe("BatchedScript with several kinds", () => {
+  const WRITE = 0;
+  const READ = 1;
+  const rw = new BatchedScript("", ["return redis.call('SET', KEYS[1], ARGV[1])", "return redis.call('GET', KEYS[1])"]);
+
+  it("runs lower kinds first in one script call, even when they were queued after a higher kind's calls", async () => {
     const key = `${prefix}ordered`;
-    await first.run(redis, [key], ["loaded"]);
-    await second.run(redis, [key], []); // both scripts loaded: one call per batch from here
-    const sent: string[] = [];
-    const spy: LimitsRedis = {
-      evalsha: ((sha: string, ...rest: (string | number)[]) => {
-        sent.push(sha);
-        return redis.evalsha(sha, ...(rest as [number, ...(string | number)[]]));
-      }) as Redis["evalsha"],
-      eval: ((...a: Parameters<Redis["eval"]>) => redis.eval(...a)) as Redis["eval"],
-    };
-    // Queued in this order within one turn: `second`'s batch is due to leave first, but
-    // the write `first` was asked for must be in Redis before the read.
-    const read = second.run(spy, [key], []);
-    const write = first.run(spy, [key], ["written"]);
-    expect(await read).toBe("written");
+    await rw.run(redis, [key], ["loaded"], WRITE); // the script is loaded: one call per batch from here
+    const { client, calls } = counting(redis);
+    // Queued in this order within one turn: the write asked for must be in Redis before the read.
+    const read = rw.run(client, [key], [], READ);
+    const write = rw.run(client, [key], ["written"], WRITE);
+    const readAgain = rw.run(client, [key], [], READ);
+    const overwrite = rw.run(client, [key], ["again"], WRITE);
+    expect(await read).toBe("again");
+    expect(await readAgain).toBe("again");
     expect(await write).toBe("OK");
-    expect(sent.length).toBe(2);
-    expect(new Set(sent).size).toBe(2);
+    expect(await overwrite).toBe("OK");
+    expect(calls()).toBe(1);
   });
 
   it("a call made in one turn reaches Redis by the next turn, with nothing held back", async () => {
-    const script = new BatchedScript("", "return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    const script = new BatchedScript("", ["return redis.call('INCRBY', KEYS[1], ARGV[1])"]);
     const { client, calls } = counting(redis);
     const key = `${prefix}prompt`;
     const pending = script.run(client, [key], [1]);
@@ -115,20 +171,13 @@ describe("BatchedScript after another", () => {
 
 describe("BatchedScript: shared keys", () => {
   it("sends a key shared by many calls once, and every call still sees its own keys in its own order", async () => {
-    const pair = new BatchedScript("", "return {redis.call('INCRBY', KEYS[1], ARGV[1]), redis.call('INCRBY', KEYS[2], ARGV[1]), KEYS[1], KEYS[2]}");
-    let sentKeys: number | undefined;
-    const spy: LimitsRedis = {
-      evalsha: ((sha: string, numkeys: number, ...rest: (string | number)[]) => {
-        sentKeys = numkeys;
-        return redis.evalsha(sha, numkeys, ...rest);
-      }) as Redis["evalsha"],
-      eval: ((...a: Parameters<Redis["eval"]>) => redis.eval(...a)) as Redis["eval"],
-    };
+    const pair = new BatchedScript("", ["return {redis.call('INCRBY', KEYS[1], ARGV[1]), redis.call('INCRBY', KEYS[2], ARGV[1]), KEYS[1], KEYS[2]}"]);
+    const { client: spy, sent } = counting(redis);
     const shared = `${prefix}shared`;
     const own = (i: number) => `${prefix}own-${i}`;
     // Half the calls name the shared key first, half second.
     const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => pair.run(spy, i % 2 === 0 ? [shared, own(i)] : [own(i), shared], [1])));
-    expect(sentKeys).toBe(7); // the shared key once, plus six of their own
+    expect(Number(sent[sent.length - 1]![2])).toBe(7); // numkeys: the shared key once, plus six of their own
     replies.forEach((r, i) => expect(r.slice(2)).toEqual(i % 2 === 0 ? [shared, own(i)] : [own(i), shared]));
     expect(replies.map((r) => (r[2] === shared ? r[0] : r[1]))).toEqual([1, 2, 3, 4, 5, 6]);
     expect(Number(await redis.get(shared))).toBe(6);
