@@ -43,18 +43,24 @@ export function spawnNode(pin: string[], nodeArgs: string[], options: SpawnOptio
   return spawn(cmd, pin.length > 0 ? [...pinArgs, process.execPath, ...nodeArgs] : nodeArgs, options);
 }
 
-/** `node --import tsx <script> ...args` in the bench package, behind `pin`. */
-export function spawnScript(script: string, args: string[], pin: string[], stdio: "pipe" | "ignore" = "pipe"): ChildProcess {
-  return spawnNode(pin, ["--import", "tsx", path.join(benchDir, "src", script), ...args], { cwd: benchDir, stdio: ["ignore", stdio, "inherit"] });
+/** `node [...nodeFlags] --import tsx <script> ...args` in the bench package, behind `pin`. */
+export function spawnScript(script: string, args: string[], pin: string[], stdio: "pipe" | "ignore" = "pipe", nodeFlags: string[] = []): ChildProcess {
+  return spawnNode(pin, [...nodeFlags, "--import", "tsx", path.join(benchDir, "src", script), ...args], { cwd: benchDir, stdio: ["ignore", stdio, "inherit"] });
 }
 
 /** Starts a server script and resolves with its port (the `{"port":N}` line it prints). */
-export async function startServerScript(script: string, args: string[], pin: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawnScript(script, args, pin);
+export async function startServerScript(
+  script: string,
+  args: string[],
+  pin: string[],
+  opts: { timeoutMs?: number; nodeFlags?: string[] } = {},
+): Promise<{ child: ChildProcess; port: number }> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const child = spawnScript(script, args, pin, "pipe", opts.nodeFlags);
   if (!child.stdout) throw new Error("no stdout");
   const lines = createInterface({ input: child.stdout });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), timeoutMs);
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
     lines.once("line", (line) => {
       clearTimeout(timer);

@@ -79,6 +79,8 @@ export interface StartProxyOptions {
   entry?: "dist" | "src";
   /** Extra node flags, e.g. ["--max-semi-space-size=8"]. */
   nodeArgs?: string[];
+  /** How long to wait for /readyz (default 60 s; far longer under valgrind). */
+  readyTimeoutMs?: number;
 }
 
 /** Builds apps/proxy/dist/main.js (tsup), so the benchmark measures the current sources as production runs them. */
@@ -112,7 +114,7 @@ export async function startSwitchyardProxy(opts: StartProxyOptions): Promise<{ c
   });
   const origin = `http://127.0.0.1:${opts.port}`;
   try {
-    await waitForHttp(`${origin}/readyz`, 60_000, child);
+    await waitForHttp(`${origin}/readyz`, opts.readyTimeoutMs ?? 60_000, child);
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
