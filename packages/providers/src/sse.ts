@@ -50,6 +50,21 @@ export function feedSse(state: SseParserState, text: string): { state: SseParser
   return { state: { buffer: buffer.slice(start) }, events };
 }
 
+/**
+ * The first whole event of what is buffered plus `text`, and the text after it, not yet
+ * parsed: for a caller that reads events one by one only up to some point (the rest may
+ * need no parsing at all). No whole event yet: `event` is null and everything is buffered.
+ * Reading a text this way, event after event, finds the same events as feedSse.
+ */
+export function feedSseOne(state: SseParserState, text: string): { state: SseParserState; event: SseEvent | null; rest: string } {
+  const buffer = state.buffer + text;
+  TERMINATOR.lastIndex = 0;
+  const m = TERMINATOR.exec(buffer);
+  if (m === null) return { state: { buffer }, event: null, rest: "" };
+  const end = m.index + m[0].length;
+  return { state: initialSseState, event: { raw: buffer.slice(0, end), ...parseFields(buffer.slice(0, m.index)) }, rest: buffer.slice(end) };
+}
+
 /** End of input: a trailing event without its blank line is still an event. */
 export function flushSse(state: SseParserState): { state: SseParserState; events: SseEvent[] } {
   if (state.buffer === "") return { state: initialSseState, events: [] };

@@ -218,6 +218,37 @@ describe("openai stream: events after the first content are forwarded without be
     expect(openAiAdapter.streamCompleted(step.state)).toBe(true);
   });
 
+  it("from a stream's first byte: the same output and state in one piece as in many, whatever comes before the first content", () => {
+    const role = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { role: "assistant", content: "" } }] })}\n\n`;
+    const bodies = [
+      role + chunk("Hi") + chunk(" there") + usageOnly + "data: [DONE]\n\n",
+      ": comment\n\n" + role + "\n" + chunk("Hi") + "\n\n" + chunk(" there") + usageOnly + "data: [DONE]\n\n",
+      (role + chunk("Hi") + usageOnly + "data: [DONE]\n\n").replace(/\n/g, "\r\n"),
+      role + usageOnly + "data: [DONE]\n\n", // no content at all
+      role + chunk("Hi") + chunk(" cut"), // ends without [DONE] and without its last blank line
+    ];
+    for (const clientWantsUsage of [false, true]) {
+      for (const body of bodies) {
+        const results = [1, 7, 50, body.length].map((size) => {
+          let state = openAiAdapter.initStreamState({ clientWantsUsage });
+          let output = "";
+          let firstContentAt = -1;
+          for (let i = 0; i < body.length; i += size) {
+            const step = openAiAdapter.transformStream(state, body.slice(i, i + size));
+            state = step.state;
+            if (step.firstContent) firstContentAt = output.length;
+            output += step.output;
+          }
+          const end = openAiAdapter.finishStream(state);
+          return { output: output + end.output, firstContentAt: firstContentAt >= 0, usage: openAiAdapter.streamUsage(end.state), done: openAiAdapter.streamCompleted(end.state) };
+        });
+        for (const r of results) expect(r).toEqual(results[0]);
+        expect(results[0]!.firstContentAt).toBe(body.includes('"Hi"'));
+        expect(results[0]!.output.includes('"choices":[]')).toBe(clientWantsUsage && body.includes('"choices":[]'));
+      }
+    }
+  });
+
   it("gives the same output and state whatever the pieces, blank-line runs and CRLF included", () => {
     const bodies = [
       chunk(" a") + chunk(" b") + usageOnly + "data: [DONE]\n\n",

@@ -1,5 +1,5 @@
 import type { TokenUsage } from "@switchyard/contracts";
-import { feedSse, flushSse, initialSseState, type SseEvent, type SseParserState } from "../sse";
+import { feedSse, feedSseOne, flushSse, initialSseState, type SseEvent, type SseParserState } from "../sse";
 import type { StreamStep } from "../types";
 import { toTokenUsage } from "./usage";
 
@@ -105,6 +105,27 @@ export function transformOpenAiStream(state: OpenAiStreamState, text: string): S
       const rest = transformOpenAiStream(state, text.slice(cut));
       return { state: rest.state, output: text.slice(0, cut) + rest.output, firstContent: rest.firstContent };
     }
+  }
+  if (!state.sawContent) {
+    // Up to the first content, event by event; the rest of the piece then takes the path
+    // above instead of being split into events (a provider that sends the whole stream in
+    // one piece, or a fast one, sends most of it in the first).
+    let current = state;
+    let output = "";
+    let firstContent = false;
+    let rest = text;
+    while (!current.sawContent) {
+      const one = feedSseOne(current.sse, rest);
+      if (one.event === null) return { state: { ...current, sse: one.state }, output, firstContent };
+      const step = applyEvents(current, one.state, [one.event]);
+      current = step.state;
+      output += step.output;
+      firstContent ||= step.firstContent;
+      rest = one.rest;
+    }
+    if (rest === "") return { state: current, output, firstContent };
+    const after = transformOpenAiStream(current, rest);
+    return { state: after.state, output: output + after.output, firstContent: firstContent || after.firstContent };
   }
   const { state: sse, events } = feedSse(state.sse, text);
   return applyEvents(state, sse, events);
