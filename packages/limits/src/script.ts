@@ -21,48 +21,8 @@ class EncodedCommand extends Command {
   }
 }
 
-/** Decimal digits of a non-negative safe integer. */
-function digits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    d++;
-  }
-  return d;
-}
-
-/** Writes `marker` (`*` or `$`), the non-negative integer `n` and CRLF at `o`; returns the next offset. */
-function writeHeader(buf: Buffer, o: number, marker: number, n: number): number {
-  buf[o++] = marker;
-  o = writeDigits(buf, o, n, digits(n));
-  buf[o++] = 13;
-  buf[o++] = 10;
-  return o;
-}
-
-function writeDigits(buf: Buffer, o: number, n: number, len: number): number {
-  for (let i = o + len - 1; i >= o; i--) {
-    const q = Math.floor(n / 10);
-    buf[i] = 48 + (n - q * 10);
-    n = q;
-  }
-  return o + len;
-}
-
-const isCount = (a: string | number): a is number => typeof a === "number" && a >= 0 && a <= Number.MAX_SAFE_INTEGER && Math.floor(a) === a;
-
-/**
- * UTF-8 length of `s`. Arguments are short ASCII (keys, ids, decimal amounts): a loop over
- * them is cheaper than a call into Buffer.byteLength, and an ASCII string's bytes are its
- * char codes (encodeCommand copies them so).
- */
-function utf8Length(s: string): number {
-  if (s.length > 256) return Buffer.byteLength(s);
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return Buffer.byteLength(s);
-  return s.length;
-}
-
-/** Byte lengths of a command's string arguments, between encodeCommand's two passes (grown as needed). */
+/** encodeCommand's scratch space between its two passes: each argument as a string, and its UTF-8 length (grown as needed). */
+let texts: string[] = new Array<string>(1024);
 let lengths = new Int32Array(1024);
 
 /**
@@ -74,33 +34,47 @@ let lengths = new Int32Array(1024);
 export function encodeCommand(lists: readonly (readonly (string | number)[])[]): Buffer {
   let count = 0;
   for (const list of lists) count += list.length;
-  if (lengths.length < count) lengths = new Int32Array(count * 2);
-  let size = 1 + digits(count) + 2;
-  let at = 0;
+  if (lengths.length < count) {
+    lengths = new Int32Array(count * 2);
+    texts = new Array<string>(count * 2);
+  }
+  // Pass 1: every argument as text, its UTF-8 length, the size of it all. Numbers go
+  // through V8's number-to-string (cached for small ones), as ioredis sends them.
+  let size = 0;
+  let n = 0;
   for (const list of lists) {
     for (const a of list) {
-      const len = isCount(a) ? digits(a) : utf8Length(typeof a === "number" ? String(a) : a);
-      lengths[at++] = len;
-      size += 1 + digits(len) + 2 + len + 2;
+      const text = typeof a === "string" ? a : String(a);
+      let len = text.length;
+      if (len > 16) len = Buffer.byteLength(text);
+      else for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) { len = Buffer.byteLength(text); break; }
+      texts[n] = text;
+      lengths[n++] = len;
+      // "$", the length's digits, CRLF, the bytes, CRLF
+      size += len + (len < 10 ? 6 : len < 100 ? 7 : len < 1000 ? 8 : 5 + String(len).length);
     }
   }
-  const buf = Buffer.allocUnsafe(size);
-  let o = writeHeader(buf, 0, 42, count);
-  at = 0;
-  for (const list of lists) {
-    for (const a of list) {
-      const len = lengths[at++]!;
-      o = writeHeader(buf, o, 36, len);
-      if (isCount(a)) o = writeDigits(buf, o, a, len);
-      else {
-        const str = typeof a === "number" ? String(a) : a;
-        if (len === str.length) for (let i = 0; i < len; i++) buf[o++] = str.charCodeAt(i);
-        else o += buf.write(str, o, len, "utf8");
-      }
-      buf[o++] = 13;
-      buf[o++] = 10;
-    }
+  const head = `*${count}\r\n`;
+  const buf = Buffer.allocUnsafe(head.length + size);
+  // Pass 2: the bytes. Short ASCII is copied char by char (cheaper than a call into
+  // Buffer#write), long ASCII as latin1 (a plain copy), anything else as UTF-8.
+  let o = buf.write(head, 0, "latin1");
+  for (let k = 0; k < n; k++) {
+    const text = texts[k]!;
+    const len = lengths[k]!;
+    buf[o++] = 36; // $
+    if (len < 10) buf[o++] = 48 + len;
+    else o += buf.write(String(len), o, "latin1");
+    buf[o++] = 13;
+    buf[o++] = 10;
+    if (len !== text.length) o += buf.write(text, o, len, "utf8");
+    else if (len > 16) o += buf.write(text, o, len, "latin1");
+    else for (let i = 0; i < len; i++) buf[o++] = text.charCodeAt(i);
+    buf[o++] = 13;
+    buf[o++] = 10;
   }
+  // The scratch space must not keep a batch's strings alive until the next batch.
+  texts.fill("", 0, n);
   return buf;
 }
 
