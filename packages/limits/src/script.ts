@@ -85,25 +85,21 @@ export class LuaScript {
     this.sha = createHash("sha1").update(source).digest("hex");
   }
 
-  async run(redis: LimitsRedis, keys: readonly string[], args: readonly (string | number)[]): Promise<Reply> {
-    try {
-      return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as Reply;
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith("NOSCRIPT")) {
-        return (await redis.eval(this.source, keys.length, ...keys, ...args)) as Reply;
-      }
-      throw err;
-    }
+  run(redis: LimitsRedis, keys: readonly string[], args: readonly (string | number)[]): Promise<Reply> {
+    return this.loadingOnce((command, script) => redis[command](script, keys.length, ...keys, ...args));
   }
 
   /** As run, with the command encoded here (encodeCommand) and sent as one prepared write. */
-  async runEncoded(redis: LimitsRedis, keys: readonly string[], args: readonly (string | number)[]): Promise<Reply> {
+  runEncoded(redis: LimitsRedis, keys: readonly string[], args: readonly (string | number)[]): Promise<Reply> {
+    return this.loadingOnce((command, script) => redis.sendCommand(new EncodedCommand(command, encodeCommand([[command, script, keys.length], keys, args]))));
+  }
+
+  /** EVALSHA; on NOSCRIPT (a new script, a restarted Redis) EVAL with the source, which also loads it. */
+  private async loadingOnce(send: (command: "evalsha" | "eval", script: string) => unknown): Promise<Reply> {
     try {
-      return (await redis.sendCommand(new EncodedCommand("evalsha", encodeCommand([["evalsha", this.sha, keys.length], keys, args])))) as Reply;
+      return (await send("evalsha", this.sha)) as Reply;
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith("NOSCRIPT")) {
-        return (await redis.sendCommand(new EncodedCommand("eval", encodeCommand([["eval", this.source, keys.length], keys, args])))) as Reply;
-      }
+      if (err instanceof Error && err.message.startsWith("NOSCRIPT")) return (await send("eval", this.source)) as Reply;
       throw err;
     }
   }
