@@ -96,6 +96,23 @@ describe("non-streaming chat completions", () => {
     expect(ev.costNanoUsd).toBe(String(expectedNano));
   });
 
+  it("forwards a reply without usage untouched and estimates its usage from the text (servers that report none)", async () => {
+    h.mock.setScenario("no-usage");
+    const noUsage = await chat({ model: "gpt-4o-mini", messages });
+    expect(noUsage.status).toBe(200);
+    const body = JSON.parse(noUsage.text) as { usage?: unknown; choices: { message: { content: string } }[] };
+    expect(body.usage).toBeUndefined();
+    // Re-serialised by the mock, the recorded em dash goes out raw (UTF-8), as providers send it.
+    expect(body.choices[0]?.message.content).toContain("—");
+    expect(noUsage.headers["x-switchyard-cost-usd"]).toMatch(/^0\.\d{9}$/);
+    const ev = await usageEventFor(h.queue, requestIdOf(noUsage));
+    expect(ev.usageSource).toBe("estimated");
+    // The prompt is a dozen tokens; the answer (363 tokens by the provider's own count when it reports it) is counted from the text.
+    expect(ev.usage.inputTokens).toBeGreaterThan(5);
+    expect(ev.usage.outputTokens).toBeGreaterThan(300);
+    expect(ev.usage.outputTokens).toBeLessThan(420);
+  });
+
   it("serves a route alias by its first target and records both names", async () => {
     const r = await chat({ model: "default-chat", messages }, { key: h.keys.restricted });
     expect(r.status).toBe(200);

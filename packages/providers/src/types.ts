@@ -90,6 +90,13 @@ export interface ProviderAdapter<S = unknown> {
   /** Token usage from a non-streaming response body (parsed JSON); null when absent. */
   extractChatUsage(body: unknown): TokenUsage | null;
   /**
+   * Only for adapters whose replies are forwarded unchanged (translateChatResponse returns
+   * null): the usage of a non-streaming reply read from its bytes, as extractChatUsage
+   * would find it in the parsed body, without decoding and parsing the rest. `undefined`
+   * when the bytes cannot be read that way (not one JSON object): parse them instead.
+   */
+  chatUsageFromBytes?(body: Buffer): TokenUsage | null | undefined;
+  /**
    * The provider's non-streaming reply (parsed JSON) as an OpenAI chat completion.
    * `null` means the reply already is one and its bytes are forwarded unchanged
    * (the OpenAI family), which is both faster and lossless.

@@ -66,7 +66,7 @@ export interface MockUpstream {
   readonly faultsServed: number;
   /** Queued faults not yet consumed. */
   readonly faultsQueued: number;
-  /** Which recorded reply to serve (personality-specific, e.g. OpenAI's "cached-tokens"); header `x-mock-scenario` wins. */
+  /** Which recorded reply to serve (personality-specific, e.g. OpenAI's "cached-tokens" or "no-usage"); header `x-mock-scenario` wins. */
   setScenario(scenario: string | null): void;
   /** Switches the /embeddings mode of a running mock (see MockUpstreamOptions.embeddings). */
   setEmbeddings(mode: MockEmbeddingMode): void;

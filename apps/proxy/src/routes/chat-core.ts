@@ -158,13 +158,22 @@ export function upstreamTargetFor(model: ModelEntry): UpstreamTarget {
 export interface CompletionReply {
   /** The bytes to forward: the provider's own (OpenAI family) or the translated completion. */
   payload: Buffer;
-  /** The reply as an OpenAI chat completion; null when the provider sent something else than JSON. */
+  /**
+   * The reply as an OpenAI chat completion; null when the provider sent something else
+   * than JSON, or when the caller did not need it and the bytes are forwarded unread.
+   */
   completion: ChatCompletion | null;
   contentType: string;
 }
 
-/** Reads a non-streaming reply, records its usage, and translates it to OpenAI's shape. */
-export async function readCompletion(ctx: RequestContext, call: ProviderCall): Promise<CompletionReply> {
+/**
+ * Reads a non-streaming reply, records its usage, and translates it to OpenAI's shape.
+ * `needCompletion` false: the caller forwards the provider's bytes and needs nothing but
+ * the usage, so an adapter that can read it from the bytes (the OpenAI family) does, and
+ * the reply is never decoded and parsed whole (a reply without usage still is: estimating
+ * its usage needs the completion).
+ */
+export async function readCompletion(ctx: RequestContext, call: ProviderCall, needCompletion = true): Promise<CompletionReply> {
   const model = call.model;
   let payload: Buffer;
   try {
@@ -173,6 +182,14 @@ export async function readCompletion(ctx: RequestContext, call: ProviderCall): P
     const e = transportError(err, model.provider.slug);
     ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
     throw e;
+  }
+  const contentType = firstHeader(call.upstream.headers["content-type"]) ?? "application/json";
+  if (!needCompletion && call.adapter.chatUsageFromBytes) {
+    const usage = call.adapter.chatUsageFromBytes(payload);
+    if (usage) {
+      ctx.usage = usage;
+      return { payload, completion: null, contentType };
+    }
   }
   let parsed: unknown = null;
   try {
@@ -188,7 +205,7 @@ export async function readCompletion(ctx: RequestContext, call: ProviderCall): P
   return {
     payload,
     completion: translated ?? passthrough,
-    contentType: firstHeader(call.upstream.headers["content-type"]) ?? "application/json",
+    contentType,
   };
 }
 

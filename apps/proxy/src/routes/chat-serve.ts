@@ -549,7 +549,8 @@ async function callAndReply(
       return answer;
     }
 
-    const reply = await readCompletion(ctx, call);
+    // The completion itself is needed to translate it, to cache it, or to look at it for an empty answer.
+    const reply = await readCompletion(ctx, call, !format.forwardsProviderBytes || wantAnswer || retry?.onEmptyLength === true);
     ctx.status = call.upstream.statusCode;
     if (!reply.completion && !format.forwardsProviderBytes) {
       ctx.errorClass = "upstream_invalid_response";

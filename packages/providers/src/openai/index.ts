@@ -3,13 +3,13 @@ import { OPENAI_DEFAULT_BASE_URL } from "./api";
 import { prepareOpenAiChatRequest } from "./chat";
 import { classifyOpenAiError } from "./errors";
 import { finishOpenAiStream, initOpenAiStreamState, transformOpenAiStream, type OpenAiStreamState } from "./stream";
-import { extractOpenAiChatUsage } from "./usage";
+import { extractOpenAiChatUsage, extractOpenAiChatUsageFromBytes } from "./usage";
 
 export { OPENAI_DEFAULT_BASE_URL, openAiUrl, resolveBaseUrl } from "./api";
 export { buildOpenAiChatBody, prepareOpenAiChatRequest, type OpenAiChatBody } from "./chat";
 export { classifyOpenAiError, parseOpenAiErrorBody } from "./errors";
 export { finishOpenAiStream, initOpenAiStreamState, transformOpenAiStream, type OpenAiStreamState } from "./stream";
-export { extractOpenAiChatUsage, toTokenUsage } from "./usage";
+export { extractOpenAiChatUsage, extractOpenAiChatUsageFromBytes, toTokenUsage } from "./usage";
 
 /** The OpenAI base; OpenAI-compatible servers reuse it with their own base URL. */
 function openAiFamily(
@@ -21,6 +21,7 @@ function openAiFamily(
     defaultBaseUrl,
     prepareChatRequest: (request, target) => prepareOpenAiChatRequest(request, target, defaultBaseUrl),
     extractChatUsage: extractOpenAiChatUsage,
+    chatUsageFromBytes: extractOpenAiChatUsageFromBytes,
     translateChatResponse: () => null,
     initStreamState: initOpenAiStreamState,
     transformStream: transformOpenAiStream,

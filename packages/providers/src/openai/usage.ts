@@ -1,4 +1,5 @@
 import { openAiUsageSchema, type TokenUsage } from "@switchyard/contracts";
+import { topLevelMember } from "../json-member";
 
 /** OpenAI's usage object → TokenUsage; null when it is missing or malformed. */
 export function toTokenUsage(usage: unknown): TokenUsage | null {
@@ -21,6 +22,23 @@ export function toTokenUsage(usage: unknown): TokenUsage | null {
 export function extractOpenAiChatUsage(body: unknown): TokenUsage | null {
   if (typeof body !== "object" || body === null || !("usage" in body)) return null;
   return toTokenUsage(body.usage);
+}
+
+/**
+ * Usage of a non-streaming chat completion read from its bytes: what
+ * extractOpenAiChatUsage finds in the parsed body, without parsing the rest.
+ * `undefined` when the bytes are not read as one JSON object (see topLevelMember):
+ * the caller parses them whole and decides.
+ */
+export function extractOpenAiChatUsageFromBytes(body: Buffer): TokenUsage | null | undefined {
+  const text = topLevelMember(body, "usage");
+  if (text === null) return undefined;
+  if (text === undefined) return null;
+  try {
+    return toTokenUsage(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
 }
 
 const count = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;

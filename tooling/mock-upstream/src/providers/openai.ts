@@ -36,6 +36,11 @@ function pickReply(body: ChatBody, scenario: string | undefined): { stream: bool
     return { stream: true, text: text ?? fx.chatTextStream };
   }
   if (scenario === "cached-tokens") return { stream: false, text: fx.chatCachedTokens };
+  // Some OpenAI-compatible servers report no usage at all: the recorded reply without it.
+  if (scenario === "no-usage") {
+    const { usage: _usage, ...rest } = JSON.parse(fx.chatText) as Record<string, unknown>;
+    return { stream: false, text: JSON.stringify(rest) };
+  }
   if (hasTools) return { stream: false, text: fx.toolCall[turn]?.responseBody ?? fx.chatText };
   return { stream: false, text: fx.chatText };
 }
