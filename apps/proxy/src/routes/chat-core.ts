@@ -5,6 +5,7 @@
  * format and renders the answer in its own format.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { StringDecoder } from "node:string_decoder";
 import { countTextTokens, estimateChatInputTokens } from "@switchyard/tokenizer";
 import { request as undiciRequest, type Dispatcher } from "undici";
 import { AppError, type ChatCompletion, type ChatCompletionRequest, type ErrorCode } from "@switchyard/contracts";
@@ -297,7 +298,17 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
   // The provider's first chunk is already here: the headers go out with its output.
   startStream(res, ctx, encoder, false);
   let state = adapter.initStreamState({ clientWantsUsage: call.prepared.clientWantsUsage, model: call.model.name });
-  const decoder = new TextDecoder();
+  // Not TextDecoder: its streaming mode goes through ICU and always makes two-byte strings,
+  // so every later step (SSE parsing, JSON, the socket's UTF-8 encoding) paid double for ASCII.
+  const decoder = new StringDecoder("utf8");
+  let first = true;
+  const decode = (chunk: Buffer) => {
+    const text = decoder.write(chunk);
+    if (!first || text === "") return text;
+    first = false;
+    // As TextDecoder did: a byte order mark at the very start is not part of the stream.
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  };
   const forward = async (output: string, firstContent: boolean) => {
     if (output && producedChars < MAX_KEPT_STREAM_CHARS) {
       produced.push(output);
@@ -307,7 +318,7 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
     await writeStreamPiece(res, ctx, output, firstContent, encoder);
   };
   const transform = async (chunk: Buffer) => {
-    const step = adapter.transformStream(state, decoder.decode(chunk, { stream: true }));
+    const step = adapter.transformStream(state, decode(chunk));
     state = step.state;
     await forward(step.output, step.firstContent);
   };
@@ -320,7 +331,7 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
     for (let next = chunks ? await chunks.next() : { done: true as const, value: undefined }; !next.done; next = await chunks!.next()) {
       await transform(next.value);
     }
-    const last = adapter.transformStream(state, decoder.decode());
+    const last = adapter.transformStream(state, decoder.end());
     const end = adapter.finishStream(last.state);
     state = end.state;
     await forward(last.output + end.output, last.firstContent || end.firstContent);

@@ -1,0 +1,63 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { request } from "undici";
+import { openAiAdapter } from "@switchyard/providers";
+import { newRequestContext } from "../context";
+import type { ProviderCall } from "../routing/failover";
+import { pumpStream } from "./chat-core";
+
+/** Serves one stream made by pumpStream from the provider bytes the test hands it. */
+let server: Server;
+let url: string;
+let nextPieces: Buffer[] = [];
+
+function callOf(pieces: Buffer[]): ProviderCall {
+  const [first, ...rest] = pieces;
+  return {
+    adapter: openAiAdapter,
+    model: { name: "m", provider: { slug: "p" } },
+    prepared: { stream: true, clientWantsUsage: true },
+    upstream: null,
+    chunks: (async function* () {
+      for (const p of rest) yield await Promise.resolve(p);
+    })(),
+    firstChunk: first ?? null,
+  } as unknown as ProviderCall;
+}
+
+beforeAll(async () => {
+  server = createServer((_req, res) => {
+    void pumpStream(res, newRequestContext("POST", "/v1/chat/completions"), callOf(nextPieces));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+async function streamOf(pieces: Buffer[]): Promise<Buffer> {
+  nextPieces = pieces;
+  const res = await request(url, { method: "POST" });
+  return Buffer.from(await res.body.arrayBuffer());
+}
+
+const event = (content: string) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }] })}\n\n`;
+
+describe("pumpStream decoding", () => {
+  it("forwards characters split between the provider's chunks intact, at every split point", async () => {
+    const text = event("Galaxy Day — “stars” 😀 é") + event("!") + "data: [DONE]\n\n";
+    const bytes = Buffer.from(text);
+    const firstNonAscii = bytes.findIndex((b) => b > 0x7f);
+    for (let cut = firstNonAscii; cut < firstNonAscii + 24; cut++) {
+      const out = await streamOf([bytes.subarray(0, cut), bytes.subarray(cut, cut + 1), bytes.subarray(cut + 1)]);
+      expect(out.equals(bytes), `cut at ${cut}`).toBe(true);
+    }
+  });
+
+  it("drops a byte order mark at the very start of the stream, even when split, and only there", async () => {
+    const text = event("a\uFEFFb") + "data: [DONE]\n\n";
+    const withBom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    expect((await streamOf([withBom])).toString()).toBe(text);
+    expect((await streamOf([withBom.subarray(0, 2), withBom.subarray(2)])).toString()).toBe(text);
+  });
+});
