@@ -83,6 +83,11 @@ describe("topLevelMember", () => {
     expect(viaScan('{"usage":{"a":1},"x":2,"usage":{"a":3}}', "usage")).toBe('{"a":3}');
   });
 
+  it("finds a top-level member followed by nested ones of the same name", () => {
+    expect(viaScan('{"usage":{"a":1},"x":{"usage":2},"y":[{"usage":3}]}', "usage")).toBe('{"a":1}');
+    expect(viaScan('{"usage" : [1,{"b":"}"}] , "z":"\\\\"}', "usage")).toBe('[1,{"b":"}"}]');
+  });
+
   it("does not take a member of a nested object, or a string's content, for a top-level one", () => {
     const text = '{"choices":[{"message":{"usage":1,"content":"\\"usage\\":{\\"prompt_tokens\\":5}"}}],"x_groq":{"usage":{"prompt_tokens":9}}}';
     expect(topLevelMember(Buffer.from(text), "usage")).toBeUndefined();

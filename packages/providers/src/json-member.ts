@@ -50,10 +50,60 @@ function equalsAscii(b: Buffer, start: number, end: number, name: string): boole
  * last of its kind wins in JSON.parse; `undefined` when the object has no such member.
  * `null` when `body` is not read as one JSON object: something other than an object,
  * brackets that do not match, a string that does not end, or text after the object.
- * The scan checks the structure, not every token: a caller that must reject any
- * malformed JSON parses the whole text instead.
+ * The scan checks the structure, not every token, and for a member found near the end
+ * only the structure after it: a caller that must reject any malformed JSON parses the
+ * whole text instead. A key written with escapes (`"usag\u0065"`) is not recognised.
  */
 export function topLevelMember(body: Buffer, name: string): string | undefined | null {
+  const fromEnd = lastMember(body, name);
+  return fromEnd !== null ? fromEnd : scanMembers(body, name);
+}
+
+/**
+ * The quick way, for replies that carry the member near their end (OpenAI's usage): the
+ * last `"name"` in the bytes (a native search), checked to be a top-level key by reading
+ * only what follows it, where exactly one bracket, the object's final `}`, may close.
+ * What precedes the key is not checked. null when it cannot tell (or finds no `"name"`).
+ */
+function lastMember(body: Buffer, name: string): string | null {
+  let start = 0;
+  let end = body.length;
+  while (start < end && isSpace(body[start]!)) start++;
+  while (end > start && isSpace(body[end - 1]!)) end--;
+  if (body[start] !== OPEN_OBJECT || body[end - 1] !== CLOSE_OBJECT) return null;
+  const at = body.lastIndexOf(`"${name}"`, end, "latin1");
+  // None at all: the thorough scan answers (and checks the structure on the way).
+  if (at === -1) return null;
+  // An escaped quote: the name is inside some string.
+  let k = at - 1;
+  while (k > start && body[k] === BACKSLASH) k--;
+  if ((at - 1 - k) % 2 !== 0) return null;
+  let i = at + name.length + 2;
+  while (i < end && isSpace(body[i]!)) i++;
+  if (body[i] !== COLON) return null;
+  const valueStart = i + 1;
+  let depth = 0;
+  let valueEnd = -1;
+  for (i = valueStart; i < end; i++) {
+    const c = body[i]!;
+    if (c === QUOTE) {
+      i = stringEnd(body, i);
+      if (i === -1) return null;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth++;
+    else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      if (depth === 0) {
+        // Only the top object's own closing brace may close below the key's level.
+        if (i !== end - 1) return null;
+        return body.toString("utf8", valueStart, valueEnd === -1 ? i : valueEnd);
+      }
+      depth--;
+    } else if (c === COMMA && depth === 0 && valueEnd === -1) valueEnd = i;
+  }
+  return null;
+}
+
+/** The thorough way: every top-level member in order, the structure checked throughout. */
+function scanMembers(body: Buffer, name: string): string | undefined | null {
   const n = body.length;
   let i = 0;
   while (i < n && isSpace(body[i]!)) i++;
