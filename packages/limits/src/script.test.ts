@@ -192,4 +192,15 @@ describe("BatchedScript: shared keys", () => {
     expect(replies.map((r) => (r[2] === shared ? r[0] : r[1]))).toEqual([1, 2, 3, 4, 5, 6]);
     expect(Number(await redis.get(shared))).toBe(6);
   });
+
+  it("names a call's keys by runs of positions: a call over keys already sent costs two arguments per run, whatever their number", async () => {
+    const echo = new BatchedScript("", ["return KEYS"]);
+    const { client: spy, sent } = counting(redis);
+    const keys = Array.from({ length: 20 }, (_, i) => `${prefix}run-${i}`);
+    const lists = [keys, keys, [...keys.slice(10), ...keys.slice(0, 10)], [keys[3]!, keys[3]!, keys[4]!], []];
+    const replies = await Promise.all(lists.map((k) => echo.run(spy, k, [])));
+    replies.forEach((r, i) => expect(r).toEqual(lists[i]));
+    // evalsha, sha, numkeys, the 20 keys; n and a triple per call; runs: 1 + 1 + 2 + 2 + 0.
+    expect(sent[sent.length - 1]!.length).toBe(3 + 20 + 1 + 3 * lists.length + 2 * 6);
+  });
 });

@@ -144,9 +144,11 @@ type BatchItem = { kind: number; keys: readonly string[]; args: readonly (string
  * have failed, and the batch goes on. A failure of the whole command (Redis down, a
  * timeout) rejects every call of the batch.
  *
- * KEYS: every distinct key of the batch, once. ARGV: n, then (kind, #keys, #args) per
- * call, then per call its keys' positions in KEYS followed by its args. Reply: one reply
- * per call. The command is encoded here straight into one Buffer (encodeCommand) and
+ * KEYS: every distinct key of the batch, once. ARGV: n, then (kind, #runs, #args) per
+ * call, then per call its keys' positions in KEYS as runs (first position, count: calls
+ * of one key, team and org name the same keys in the same order, so a call's keys are
+ * one to three runs instead of one position each) followed by its args. Reply: one
+ * reply per call. The command is encoded here straight into one Buffer (encodeCommand) and
  * written in one socket write.
  *
  * A batch leaves in the turn after its first call, never later: a call nobody waits on
@@ -171,10 +173,17 @@ local out = {}
 local ai = 1 + 3 * n
 for i = 1, n do
   -- "+ 0" converts as tonumber() does, for less (tonumber parses twice in Redis's Lua)
-  local kind, nk, na = ARGV[3 * i - 1] + 0, ARGV[3 * i] + 0, ARGV[3 * i + 1] + 0
+  local kind, nr, na = ARGV[3 * i - 1] + 0, ARGV[3 * i] + 0, ARGV[3 * i + 1] + 0
   local k, a = {}, {}
-  for j = 1, nk do k[j] = KEYS[ARGV[ai + j] + 0] end
-  ai = ai + nk
+  local nk = 0
+  for r = 1, nr do
+    local from, count = ARGV[ai + 2 * r - 1] + 0, ARGV[ai + 2 * r] + 0
+    for j = from, from + count - 1 do
+      nk = nk + 1
+      k[nk] = KEYS[j]
+    end
+  end
+  ai = ai + 2 * nr
   for j = 1, na do a[j] = ARGV[ai + j] end
   ai = ai + na
   local ok, r = pcall(bodies[kind + 1], k, a)
@@ -216,18 +225,28 @@ return out
     // request shares its team's and org's): calls name their keys by index.
     const keys: string[] = [];
     const index = new Map<string, number>();
-    // One ARGV array built in place: n, the (kind, #keys, #args) triples, then each call's key positions and args.
+    // One ARGV array built in place: n, the (kind, #runs, #args) triples (#runs filled in
+    // below), then each call's runs of key positions and its args.
     const argv: (string | number)[] = [items.length];
-    for (const item of items) argv.push(item.kind, item.keys.length, item.args.length);
-    for (const item of items) {
+    for (const item of items) argv.push(item.kind, 0, item.args.length);
+    for (let c = 0; c < items.length; c++) {
+      const item = items[c]!;
+      let runs = 0;
+      let next = -1;
       for (const k of item.keys) {
         let i = index.get(k);
         if (i === undefined) {
           i = keys.push(k);
           index.set(k, i);
         }
-        argv.push(i);
+        if (i === next) (argv[argv.length - 1] as number)++;
+        else {
+          argv.push(i, 1);
+          runs++;
+        }
+        next = i + 1;
       }
+      argv[3 * c + 2] = runs;
       for (const a of item.args) argv.push(a);
     }
     const batch = items;
