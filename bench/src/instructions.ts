@@ -7,14 +7,16 @@
  * event loop, V8's GC helpers, libuv's pool), not the kernel's share of each syscall.
  *
  *   pnpm --filter @switchyard/bench instructions [--scenarios "json c=16,sse c=16"]
- *        [--count 2000] [--warmup 30000] [--no-limits] [--floor] [--out DIR]
+ *        [--count 2000] [--warmup 30000] [--no-limits] [--floor] [--out DIR] [--names N]
  *
  * Runs the Switchyard proxy (apps/proxy/dist, as built) under callgrind with instrumentation
  * off, warms it up, then counts --count requests per scenario and prints instructions per
  * request (millions). With --floor the floor proxy (src/floor.ts) is counted the same way,
  * for the ratio. --out keeps the dumps (one per scenario and process) for
  * `callgrind_annotate`: V8's own functions (GC, builtins, runtime) by name, JIT-compiled
- * JavaScript as addresses. Needs valgrind (Debian: valgrind) and what `pnpm bench` needs.
+ * JavaScript as addresses. --names N also prints the N costliest JIT-compiled functions
+ * (JavaScript and regular expressions) by name, from the map node writes with
+ * --perf-basic-prof. Needs valgrind (Debian: valgrind) and what `pnpm bench` needs.
  * Takes ~2.5 min per scenario and process here: V8 keeps optimising for ~30,000 requests
  * (natively too: compilations fade out ~20 s into a json c=64 run), and valgrind runs
  * them 5–50× slower.
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     "no-limits": { type: "boolean", default: false },
     floor: { type: "boolean", default: false },
     out: { type: "string" },
+    names: { type: "string", default: "0" },
   },
   // `pnpm … instructions -- --count 400` passes the "--" on.
   args: process.argv.slice(2).filter((a) => a !== "--"),
@@ -77,7 +80,7 @@ function callgrindPrefix(outDir: string): string[] {
  * hot, so the warm-up leaves the code as a long-running process has it. The code V8
  * produces is the same either way.
  */
-const NODE_FLAGS = ["--no-concurrent-recompilation"];
+const NODE_FLAGS = ["--no-concurrent-recompilation", ...(Number(values.names) > 0 ? ["--perf-basic-prof"] : [])];
 
 function control(args: string[], pid: number): void {
   const r = spawnSync("callgrind_control", [...args, String(pid)], { encoding: "utf8" });
@@ -104,6 +107,28 @@ function compilerInstructions(file: string): number | null {
   if (r.status !== 0) return null;
   const m = /^\s*([\d,]+) .*PipelineCompilationJob::ExecuteJobImpl/m.exec(r.stdout);
   return m ? Number(m[1]!.replaceAll(",", "")) : 0;
+}
+
+/**
+ * The `top` costliest JIT-compiled functions of a dump (self instructions per request), named
+ * from V8's perf map (/tmp/perf-<pid>.map, written with --perf-basic-prof). V8 reuses the
+ * addresses of code it throws away, so a name is that of the last code placed there: right
+ * for functions that stayed hot, which are the ones at the top (compare two runs).
+ */
+async function jitFunctionNames(file: string, pid: number, top: number): Promise<string[]> {
+  const r = spawnSync("callgrind_annotate", ["--inclusive=no", "--threshold=100", file], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const rows = [...r.stdout.matchAll(/^\s*([\d,]+) \([ \d.]+%\)\s+\?\?\?:0x([0-9a-f]+) \[\?\?\?\]/gm)].slice(0, top);
+  const map = (await readFile(`/tmp/perf-${pid}.map`, "utf8").catch(() => ""))
+    .split("\n")
+    .map((line) => /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line))
+    .filter((m) => m !== null)
+    .map((m) => ({ start: parseInt(m[1]!, 16), size: parseInt(m[2]!, 16), name: m[3]! }));
+  return rows.map(([, ir, hex]) => {
+    const at = parseInt(hex!, 16);
+    let name = `0x${hex} (not in the perf map)`;
+    for (const e of map) if (at >= e.start && at < e.start + e.size) name = e.name;
+    return `  ${(Number(ir!.replaceAll(",", "")) / count / 1000).toFixed(1).padStart(7)}k  ${name.slice(0, 150)}`;
+  });
 }
 
 async function load(origin: string, headers: Record<string, string>, stream: boolean, connections: number, n: number): Promise<LoadResult> {
@@ -139,7 +164,10 @@ async function countTarget(label: string, child: ChildProcess, origin: string, h
       `${s.name.padEnd(10)} ${label.padEnd(11)} ${(serving / count / 1e6).toFixed(3)} M instructions/request ` +
         `(${count} requests; ${((compiling / total) * 100).toFixed(1)} % more went to optimising code: warm up longer if that is above ~5 %)`,
     );
+    if (Number(values.names) > 0) for (const line of await jitFunctionNames(file, pid, Number(values.names))) console.log(line);
   }
+  // The perf map grows by every compiled function; it is only needed for the names above.
+  if (Number(values.names) > 0) await rm(`/tmp/perf-${pid}.map`, { force: true });
 }
 
 const outDir = values.out ? path.resolve(values.out) : await mkdtemp(path.join(tmpdir(), "switchyard-callgrind-"));
