@@ -21,10 +21,6 @@ class EncodedCommand extends Command {
   }
 }
 
-/** encodeEachArgument's scratch space between its two passes: each argument as a string, and its UTF-8 length (grown as needed). */
-let texts: string[] = new Array<string>(1024);
-let lengths = new Int32Array(1024);
-
 /**
  * One command as RESP (an array of bulk strings: the lists' items in order, numbers in
  * decimal as ioredis would send them), encoded into one Buffer.
@@ -32,72 +28,29 @@ let lengths = new Int32Array(1024);
  * The arguments of a limits batch (key names, ids, numbers) are ASCII, so the command is
  * first written as one string with each length taken as the string's, and encoded in a
  * single call; if the encoding comes out longer than the string, some argument was not
- * ASCII and the per-argument encoder below starts over. Per argument that is a few string
- * concatenations instead of two calls into Buffer (byteLength, write), which made this
- * the proxy's most expensive JavaScript function (~36k instructions per request).
+ * ASCII, and the command is written again with each length in UTF-8 bytes. Per argument
+ * that is a few string concatenations instead of two calls into Buffer (byteLength,
+ * write), which made this the proxy's most expensive JavaScript function (~36k
+ * instructions per request).
  */
 export function encodeCommand(lists: readonly (readonly (string | number)[])[]): Buffer {
+  const ascii = respText(lists, false);
+  const bytes = Buffer.from(ascii, "utf8");
+  return bytes.length === ascii.length ? bytes : Buffer.from(respText(lists, true), "utf8");
+}
+
+/** The RESP text of encodeCommand; each bulk string's length in UTF-16 units (right for ASCII) or in UTF-8 bytes. */
+function respText(lists: readonly (readonly (string | number)[])[], utf8Lengths: boolean): string {
   let count = 0;
   for (const list of lists) count += list.length;
   let resp = `*${count}\r\n`;
   for (const list of lists) {
     for (const a of list) {
       const text = typeof a === "string" ? a : String(a);
-      resp += `$${text.length}\r\n${text}\r\n`;
+      resp += `$${utf8Lengths ? Buffer.byteLength(text) : text.length}\r\n${text}\r\n`;
     }
   }
-  const ascii = Buffer.from(resp, "utf8");
-  return ascii.length === resp.length ? ascii : encodeEachArgument(lists, count);
-}
-
-/**
- * encodeCommand for arguments that may not be ASCII: each argument's UTF-8 length first,
- * then the bytes written straight into one Buffer (ioredis builds the same bytes by
- * concatenating a few strings per argument and Buffers for the rest).
- */
-function encodeEachArgument(lists: readonly (readonly (string | number)[])[], count: number): Buffer {
-  if (lengths.length < count) {
-    lengths = new Int32Array(count * 2);
-    texts = new Array<string>(count * 2);
-  }
-  // Pass 1: every argument as text, its UTF-8 length, the size of it all. Numbers go
-  // through V8's number-to-string (cached for small ones), as ioredis sends them.
-  let size = 0;
-  let n = 0;
-  for (const list of lists) {
-    for (const a of list) {
-      const text = typeof a === "string" ? a : String(a);
-      let len = text.length;
-      if (len > 16) len = Buffer.byteLength(text);
-      else for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) { len = Buffer.byteLength(text); break; }
-      texts[n] = text;
-      lengths[n++] = len;
-      // "$", the length's digits, CRLF, the bytes, CRLF
-      size += len + (len < 10 ? 6 : len < 100 ? 7 : len < 1000 ? 8 : 5 + String(len).length);
-    }
-  }
-  const head = `*${count}\r\n`;
-  const buf = Buffer.allocUnsafe(head.length + size);
-  // Pass 2: the bytes. Short ASCII is copied char by char (cheaper than a call into
-  // Buffer#write), long ASCII as latin1 (a plain copy), anything else as UTF-8.
-  let o = buf.write(head, 0, "latin1");
-  for (let k = 0; k < n; k++) {
-    const text = texts[k]!;
-    const len = lengths[k]!;
-    buf[o++] = 36; // $
-    if (len < 10) buf[o++] = 48 + len;
-    else o += buf.write(String(len), o, "latin1");
-    buf[o++] = 13;
-    buf[o++] = 10;
-    if (len !== text.length) o += buf.write(text, o, len, "utf8");
-    else if (len > 16) o += buf.write(text, o, len, "latin1");
-    else for (let i = 0; i < len; i++) buf[o++] = text.charCodeAt(i);
-    buf[o++] = 13;
-    buf[o++] = 10;
-  }
-  // The scratch space must not keep a batch's strings alive until the next batch.
-  texts.fill("", 0, n);
-  return buf;
+  return resp;
 }
 
 /** A Lua script run by SHA, loading it on the first NOSCRIPT (after a Redis restart too). */
