@@ -19,6 +19,13 @@ const SHORT_STRING = 48;
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
+/** Whether the quote at `q` is escaped: an odd number of backslashes (after `floor`) precede it. */
+function escaped(b: Buffer, q: number, floor: number): boolean {
+  let k = q - 1;
+  while (k > floor && b[k] === BACKSLASH) k--;
+  return (q - 1 - k) % 2 !== 0;
+}
+
 /** Index of the quote that closes the string opened at `open`; -1 when it never closes. */
 function stringEnd(b: Buffer, open: number): number {
   const shortEnd = Math.min(b.length, open + SHORT_STRING);
@@ -31,10 +38,7 @@ function stringEnd(b: Buffer, open: number): number {
   for (;;) {
     const q = b.indexOf(QUOTE, i);
     if (q === -1) return -1;
-    // Escaped when an odd number of backslashes precede it.
-    let k = q - 1;
-    while (k > open && b[k] === BACKSLASH) k--;
-    if ((q - 1 - k) % 2 === 0) return q;
+    if (!escaped(b, q, open)) return q;
     i = q + 1;
   }
 }
@@ -55,8 +59,14 @@ function equalsAscii(b: Buffer, start: number, end: number, name: string): boole
  * whole text instead. A key written with escapes (`"usag\u0065"`) is not recognised.
  */
 export function topLevelMember(body: Buffer, name: string): string | undefined | null {
-  const fromEnd = lastMember(body, name);
-  return fromEnd !== null ? fromEnd : scanMembers(body, name);
+  // The object's bounds: its opening and closing braces, blanks around them left out.
+  let start = 0;
+  let end = body.length;
+  while (start < end && isSpace(body[start]!)) start++;
+  while (end > start && isSpace(body[end - 1]!)) end--;
+  if (body[start] !== OPEN_OBJECT || body[end - 1] !== CLOSE_OBJECT) return null;
+  const fromEnd = lastMember(body, start, end, name);
+  return fromEnd !== null ? fromEnd : scanMembers(body, start, end, name);
 }
 
 /**
@@ -65,19 +75,12 @@ export function topLevelMember(body: Buffer, name: string): string | undefined |
  * only what follows it, where exactly one bracket, the object's final `}`, may close.
  * What precedes the key is not checked. null when it cannot tell (or finds no `"name"`).
  */
-function lastMember(body: Buffer, name: string): string | null {
-  let start = 0;
-  let end = body.length;
-  while (start < end && isSpace(body[start]!)) start++;
-  while (end > start && isSpace(body[end - 1]!)) end--;
-  if (body[start] !== OPEN_OBJECT || body[end - 1] !== CLOSE_OBJECT) return null;
+function lastMember(body: Buffer, start: number, end: number, name: string): string | null {
   const at = body.lastIndexOf(`"${name}"`, end, "latin1");
   // None at all: the thorough scan answers (and checks the structure on the way).
   if (at === -1) return null;
   // An escaped quote: the name is inside some string.
-  let k = at - 1;
-  while (k > start && body[k] === BACKSLASH) k--;
-  if ((at - 1 - k) % 2 !== 0) return null;
+  if (escaped(body, at, start)) return null;
   let i = at + name.length + 2;
   while (i < end && isSpace(body[i]!)) i++;
   if (body[i] !== COLON) return null;
@@ -103,38 +106,34 @@ function lastMember(body: Buffer, name: string): string | null {
 }
 
 /** The thorough way: every top-level member in order, the structure checked throughout. */
-function scanMembers(body: Buffer, name: string): string | undefined | null {
-  const n = body.length;
-  let i = 0;
-  while (i < n && isSpace(body[i]!)) i++;
-  if (body[i] !== OPEN_OBJECT) return null;
+function scanMembers(body: Buffer, start: number, end: number, name: string): string | undefined | null {
   // Open containers below the top object: true for an object, false for an array.
   const stack: boolean[] = [];
   let expectKey = true;
   let matched = false;
   let valueStart = -1;
   let found: string | undefined;
-  for (i++; i < n; i++) {
+  for (let i = start + 1; i < end; i++) {
     const c = body[i]!;
     if (c === QUOTE) {
-      const end = stringEnd(body, i);
-      if (end === -1) return null;
+      const close = stringEnd(body, i);
+      if (close === -1) return null;
       if (stack.length === 0 && expectKey) {
-        matched = equalsAscii(body, i + 1, end, name);
+        matched = equalsAscii(body, i + 1, close, name);
         valueStart = -1;
         expectKey = false;
       }
-      i = end;
+      i = close;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       stack.push(c === OPEN_OBJECT);
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       if (stack.length === 0) {
-        if (c !== CLOSE_OBJECT) return null;
+        // Only the last byte may close the top object: nothing but blanks after it.
+        if (i !== end - 1) return null;
         if (matched) {
           if (valueStart < 0) return null;
           found = body.toString("utf8", valueStart, i);
         }
-        for (i++; i < n; i++) if (!isSpace(body[i]!)) return null;
         return found;
       }
       if (stack.pop() !== (c === CLOSE_OBJECT)) return null;
