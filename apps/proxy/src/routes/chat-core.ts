@@ -28,7 +28,7 @@ export async function admitRequest(req: IncomingMessage, ctx: RequestContext, de
   ctx.key = authenticate(snapshot, req.headers);
   ctx.tags = { ...ctx.key.tags }; // what the event keeps if the header below is malformed
   // Request tags add to the key's tags and override them by name.
-  ctx.tags = { ...ctx.key.tags, ...parseTagsHeader(req.headers["x-switchyard-tags"]) };
+  Object.assign(ctx.tags, parseTagsHeader(req.headers["x-switchyard-tags"]));
   const user = firstHeader(req.headers["x-switchyard-user"])?.trim();
   if (user && user.length > 256) throw new AppError("invalid_request", "x-switchyard-user must be at most 256 characters.", { param: "x-switchyard-user" });
   ctx.endUser = user || null;
