@@ -167,9 +167,12 @@ describe("usage spool", () => {
     await waitFor(() => connection.status === "ready", 5000, "the producer connection");
     const stamp = Date.now();
     const nextTurn = () => new Promise((r) => setImmediate(r));
-    const idle = () => waitFor(() => adds > 0, 2000, "the batch to be sent");
+    // A window far longer than three event-loop turns take even on a busy machine (a 50 ms
+    // one closed before the third turn once in CI): the timer, not the turns, sends the batch.
+    const WINDOW_MS = 1000;
+    const idle = () => waitFor(() => adds > 0, WINDOW_MS + 4000, "the batch to be sent");
 
-    const windowed = new UsageProducer({ queue, connection, spoolDir, logger: pino({ level: "silent" }), metrics: new ProxyMetrics(), batchWindowMs: 50 });
+    const windowed = new UsageProducer({ queue, connection, spoolDir, logger: pino({ level: "silent" }), metrics: new ProxyMetrics(), batchWindowMs: WINDOW_MS });
     for (let i = 0; i < 3; i++) {
       windowed.record(event(`req_window_${stamp}_${i}`));
       await nextTurn();

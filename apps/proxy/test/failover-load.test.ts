@@ -13,7 +13,8 @@ import { exactCost, recordedUsage, setupFailoverWorld, type FailoverWorld, type 
 
 const WINDOW_MS = 2000;
 const SYNC_MS = 100;
-const OPEN_MS = 1000;
+// Long enough for the open stretch below to gather its answers on a slow machine before a probe is due.
+const OPEN_MS = 3000;
 const RAMP_MS = 1000;
 const CLIENTS = 8;
 
@@ -111,12 +112,15 @@ describe("primary down under load", () => {
       const downAt = performance.now();
       await waitFor(() => state() === "open", WINDOW_MS + 1000, "the primary's circuit to open");
       const openedAfterMs = performance.now() - downAt;
-      // A stretch well inside the open period: no probe is due yet.
+      // A stretch inside the open period, of at least 600 ms and three answers per client
+      // (a slow machine takes longer, not fewer), that ends before a probe is due.
       await sleep(50);
       const openFrom = mark();
-      await sleep(OPEN_MS - 400);
+      await sleep(600);
+      await waitFor(() => load.outcomes.length - openFrom.answered >= 3 * CLIENTS, OPEN_MS - 1000, "three answers per client while the circuit is open");
       const openTo = mark();
       phases.open = between(openFrom, openTo);
+      expect(state()).toBe("open");
       expect(openedAfterMs).toBeLessThan(WINDOW_MS + 2 * SYNC_MS + 500);
 
       // Phase 3, the primary is back: a probe, then a ramp, then all traffic.
@@ -135,8 +139,8 @@ describe("primary down under load", () => {
       await load.stop();
     }
 
-    // Enough traffic in every phase for the shares to mean something (the open phase lasts
-    // the open period, so a slow machine fits fewer answers into it: three per client).
+    // Enough traffic in every phase for the shares to mean something (the open stretch must
+    // end before the open period does: three answers per client).
     expect(phases.healthy.answered).toBeGreaterThanOrEqual(40);
     expect(phases.recovered.answered).toBeGreaterThanOrEqual(40);
     expect(phases.open.answered).toBeGreaterThanOrEqual(3 * CLIENTS);
