@@ -12,7 +12,8 @@
  * Runs the Switchyard proxy (apps/proxy/dist, as built) under callgrind with instrumentation
  * off, warms it up, then counts --count requests per scenario and prints instructions per
  * request (millions). With --floor the floor proxy (src/floor.ts) is counted the same way,
- * for the ratio. --out keeps the dumps (one per scenario and process) for
+ * for the ratio. --out keeps the dumps (one per scenario and process; with --names also node's
+ * perf map, perf-<pid>.map, to name JIT addresses in them) for
  * `callgrind_annotate`: V8's own functions (GC, builtins, runtime) by name, JIT-compiled
  * JavaScript as addresses. --names N also prints the N costliest JIT-compiled functions
  * (JavaScript and regular expressions) by name, from the map node writes with
@@ -22,7 +23,7 @@
  * them 5–50× slower.
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -166,8 +167,12 @@ async function countTarget(label: string, child: ChildProcess, origin: string, h
     );
     if (Number(values.names) > 0) for (const line of await jitFunctionNames(file, pid, Number(values.names))) console.log(line);
   }
-  // The perf map grows by every compiled function; it is only needed for the names above.
-  if (Number(values.names) > 0) await rm(`/tmp/perf-${pid}.map`, { force: true });
+  // The perf map grows by every compiled function; it is only needed for the names above,
+  // and with --out for naming the JIT addresses of the kept dumps (e.g. callers in --tree=caller).
+  if (Number(values.names) > 0) {
+    if (values.out) await copyFile(`/tmp/perf-${pid}.map`, path.join(outDir, `perf-${pid}.map`)).catch(() => undefined);
+    await rm(`/tmp/perf-${pid}.map`, { force: true });
+  }
 }
 
 const outDir = values.out ? path.resolve(values.out) : await mkdtemp(path.join(tmpdir(), "switchyard-callgrind-"));
