@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { StringDecoder } from "node:string_decoder";
 import { countTextTokens, estimateChatInputTokens } from "@switchyard/tokenizer";
-import { request as undiciRequest, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { AppError, type ChatCompletion, type ChatCompletionRequest, type ErrorCode } from "@switchyard/contracts";
 import type { UpstreamErrorInfo, UpstreamHttpRequest, UpstreamTarget } from "@switchyard/providers";
 import { authenticate, isModelAllowed, parseTagsHeader } from "../auth";
@@ -16,6 +16,7 @@ import { ProviderHttpError, readBodyLimited } from "../http";
 import { maxOutputTokensFor, type LimitDemand } from "../limits";
 import { transportError, type ProviderCall } from "../routing/failover";
 import { pickProviderKey, pricingFor, requestedPricingFor, resolveModel, type ModelEntry } from "../snapshot";
+import { requestUpstream, UpstreamAbort } from "../upstream-request";
 
 export { transportError, type ProviderCall } from "../routing/failover";
 
@@ -116,21 +117,13 @@ export async function sendUpstream(
   provider: string,
   classify: (status: number, bodyText: string) => UpstreamErrorInfo,
 ): Promise<Dispatcher.ResponseData> {
-  const controller = new AbortController();
+  const controller = new UpstreamAbort();
   ctx.abortUpstream = () => controller.abort();
   ctx.attempts = 1;
   const sentAt = performance.now();
   let upstream: Dispatcher.ResponseData;
   try {
-    upstream = await undiciRequest(http.url, {
-      method: http.method,
-      headers: http.headers,
-      body: http.body,
-      signal: controller.signal,
-      dispatcher: deps.dispatcher,
-      headersTimeout: deps.config.upstreamHeadersTimeoutMs,
-      bodyTimeout: deps.config.upstreamBodyTimeoutMs,
-    });
+    upstream = await requestUpstream(deps.dispatcher, http, controller, deps.config.upstreamHeadersTimeoutMs, deps.config.upstreamBodyTimeoutMs);
   } catch (err) {
     const e = transportError(err, provider);
     ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";

@@ -5,11 +5,12 @@
  * is recorded on the request (ctx.attemptLog) and reported to the health monitor.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { request as undiciRequest, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { AppError, type AttemptRecord, type ChatCompletionRequest } from "@switchyard/contracts";
 import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo } from "@switchyard/providers";
 import type { RequestContext } from "../context";
 import { pickProviderKey, type ModelEntry, type ProviderKeyEntry } from "../snapshot";
+import { requestUpstream, UpstreamAbort } from "../upstream-request";
 
 /** What failover needs of the health monitor (routing/health.ts implements it). */
 export interface TargetHealth {
@@ -322,7 +323,7 @@ class AttemptError extends Error {
 async function sendAttempt(r: FailoverRequest, model: ModelEntry, adapter: ProviderAdapter, prepared: PreparedChatRequest, remainingMs: number): Promise<ProviderCall> {
   const { ctx, settings: s } = r;
   const provider = model.provider.slug;
-  const controller = new AbortController();
+  const controller = new UpstreamAbort();
   ctx.abortUpstream = () => controller.abort();
   const sentAt = performance.now();
   // undici checks its timeouts on a coarse timer (~0.5 s); the deadline is held to the millisecond here.
@@ -333,15 +334,7 @@ async function sendAttempt(r: FailoverRequest, model: ModelEntry, adapter: Provi
   }, Math.max(1, Math.ceil(remainingMs)));
   let upstream: Dispatcher.ResponseData;
   try {
-    upstream = await undiciRequest(prepared.http.url, {
-      method: prepared.http.method,
-      headers: prepared.http.headers,
-      body: prepared.http.body,
-      signal: controller.signal,
-      dispatcher: r.dispatcher,
-      headersTimeout: Math.max(1, Math.min(s.headersTimeoutMs, Math.ceil(remainingMs))),
-      bodyTimeout: s.bodyTimeoutMs,
-    });
+    upstream = await requestUpstream(r.dispatcher, prepared.http, controller, Math.max(1, Math.min(s.headersTimeoutMs, Math.ceil(remainingMs))), s.bodyTimeoutMs);
   } catch (err) {
     clearTimeout(deadlineTimer);
     throw new AttemptError(transportFailure(deadlinePassed ? Object.assign(new Error("deadline"), { code: "UND_ERR_HEADERS_TIMEOUT" }) : err, provider));
