@@ -66,8 +66,10 @@ type UsageJob = { name: string; data: QueuePayload<"usage">; opts: JobsOptions }
 
 function usageJob(events: UsageEvent[]): UsageJob {
   const [only] = events;
-  if (events.length === 1 && only) return { name: "usage", data: only, opts: { ...defaultJobOptions, jobId: only.requestId } };
-  return { name: "usage-batch", data: { events }, opts: { ...defaultJobOptions, jobId: usageBatchJobId(events) } };
+  // Object.assign, not `{ ...defaultJobOptions, jobId }`: on Node 20's V8 a spread object that is
+  // then extended gets a new hidden class every time, and BullMQ reads its options through cache misses.
+  if (events.length === 1 && only) return { name: "usage", data: only, opts: Object.assign({}, defaultJobOptions, { jobId: only.requestId }) };
+  return { name: "usage-batch", data: { events }, opts: Object.assign({}, defaultJobOptions, { jobId: usageBatchJobId(events) }) };
 }
 
 /**

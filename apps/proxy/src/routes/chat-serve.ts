@@ -582,11 +582,10 @@ async function callAndReply(
     const headers: Record<string, string> = {};
     if (cost !== null) headers["x-switchyard-cost-usd"] = formatNanoUsd(cost);
     if (format.forwardsProviderBytes) {
-      res.writeHead(call.upstream.statusCode, {
-        ...headers,
-        "content-type": reply.contentType,
-        "content-length": reply.payload.length,
-      });
+      // Added to, not spread into a new literal (see sendJson).
+      headers["content-type"] = reply.contentType;
+      headers["content-length"] = String(reply.payload.length);
+      res.writeHead(call.upstream.statusCode, headers);
       keepResponseBody(ctx, reply.payload);
       res.end(reply.payload);
     } else {
