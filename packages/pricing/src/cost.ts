@@ -2,6 +2,8 @@ import type { ModelPricing, TokenUsage } from "@switchyard/contracts";
 
 const SCALE_DIGITS = 12;
 const SCALE = 10n ** BigInt(SCALE_DIGITS);
+/** USD × 1e18 → nano-USD. A constant: a BigInt `**` is a runtime call (~2k instructions) on every request. */
+const NANO = 1_000_000_000n;
 
 /** "0.15" (USD per million tokens) → 150000000000n (USD per MTok × 10^12). Exact; no float. */
 export function parseDecimalPrice(price: string): bigint {
@@ -54,7 +56,7 @@ export function computeCostNanoUsd(usage: TokenUsage, pricing: ModelPricing, opt
     // USD/image × 1e12 × 1e6 is USD × 1e18 per image, the unit of the token lines.
     numerator += BigInt(options.images) * parseDecimalPrice(pricing.perImage) * 1_000_000n;
   }
-  let divisor = 10n ** 9n;
+  let divisor = NANO;
   if (options.batch && pricing.batchDiscountPercent !== undefined) {
     const hundred = 100n * SCALE;
     const discount = parseDecimalPrice(pricing.batchDiscountPercent);
