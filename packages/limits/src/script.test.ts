@@ -137,8 +137,8 @@ describe("encodeCommand", () => {
 
   it("writes the same bytes for ASCII-only arguments (the usual batch), and when only the last one is not ASCII", () => {
     const keys = Array.from({ length: 40 }, (_, i) => `sy:{t}:rl:key:clx${i}abcdef:${1_700_000_000_000 + i}:rpm`);
-    const args = ["sha", keys.length, ...keys, "", 0, 7, 10, 99, 100, 12345, 2 ** 40, -5, 1.5, "1e21", "x".repeat(300), Number.MAX_SAFE_INTEGER];
-    for (const list of [args, [...args, "é"], [...args, "\u{1F389}"]]) {
+    const args = ["sha", keys.length, ...keys, "", 0, 7, 10, 99, 100, 12345, 1_000_000_000, 2 ** 31 - 1, 2 ** 31, 2 ** 40, -5, 1.5, "1e21", "x".repeat(300), Number.MAX_SAFE_INTEGER];
+    for (const list of [args, [...args, "é"], [...args, "\u{1F389}"], [...args, `${"y".repeat(30)}é`]]) {
       const ours = encodeCommand([["evalsha"], list.slice(0, 2), list.slice(2)]);
       expect(ours.toString("utf8")).toBe(String(new Command("evalsha", list).toWritable({})));
       expect(decodeCommand(ours)).toEqual(["evalsha", ...list.map(String)]);
