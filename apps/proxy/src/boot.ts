@@ -167,7 +167,7 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
   });
   health.start();
   metrics.setCircuitSource(() => health.states());
-  const cache = new ExactCache({ redis: routingConnection, prefix: env.SWITCHYARD_LIMITS_PREFIX });
+  const cache = new ExactCache({ redis: routingConnection, prefix: env.SWITCHYARD_LIMITS_PREFIX, timeoutMs: env.PROXY_CACHE_TIMEOUT_MS });
   const semantic = new SemanticIndex({
     redis: routingConnection,
     prefix: env.SWITCHYARD_LIMITS_PREFIX,

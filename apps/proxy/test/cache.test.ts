@@ -26,6 +26,9 @@ const PROXY_ENV = {
   SWITCHYARD_LIMITS_PREFIX: `test:cache:${process.pid}:`,
   // This suite injects upstream failures: circuits must not open between tests.
   PROXY_HEALTH_MIN_REQUESTS: "1000000",
+  // Hits are asserted here, not the timeout (src/cache/exact.test.ts does that): a read
+  // held up past the 50 ms default on a busy CI machine was served as a miss once.
+  PROXY_CACHE_TIMEOUT_MS: "2000",
 };
 
 /** Route alias → options; every route has the one target gpt-4o-mini (priced). */

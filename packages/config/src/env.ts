@@ -84,6 +84,8 @@ export const proxyEnvSchema = baseEnvSchema.extend({
   PROXY_HEALTH_RAMP_MS: z.coerce.number().int().positive().default(60_000),
   /** How often a replica shares its health counts through Redis and reads everyone's. */
   PROXY_HEALTH_SYNC_MS: z.coerce.number().int().positive().default(1_000),
+  /** How long an exact-cache read or write may take before it counts as a miss (a cache never holds a request up for long). */
+  PROXY_CACHE_TIMEOUT_MS: z.coerce.number().int().positive().default(50),
 });
 export type ProxyEnv = z.infer<typeof proxyEnvSchema>;
 
