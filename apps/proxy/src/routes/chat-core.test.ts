@@ -11,6 +11,8 @@ import { pumpStream } from "./chat-core";
 let server: Server;
 let url: string;
 let nextPieces: Buffer[] = [];
+/** Socket writes (syscalls, one per _write/_writev) of the response being served. */
+let socketWrites = 0;
 
 function callOf(pieces: Buffer[]): ProviderCall {
   const [first, ...rest] = pieces;
@@ -28,6 +30,16 @@ function callOf(pieces: Buffer[]): ProviderCall {
 
 beforeAll(async () => {
   server = createServer((_req, res) => {
+    const socket = res.socket as unknown as { _write: (...a: unknown[]) => unknown; _writev: (...a: unknown[]) => unknown };
+    const { _write, _writev } = Object.getPrototypeOf(socket) as typeof socket;
+    socket._write = function (...a) {
+      socketWrites++;
+      return _write.apply(this, a);
+    };
+    socket._writev = function (...a) {
+      socketWrites++;
+      return _writev.apply(this, a);
+    };
     void pumpStream(res, newRequestContext("POST", "/v1/chat/completions"), callOf(nextPieces));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -59,5 +71,16 @@ describe("pumpStream decoding", () => {
     const withBom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
     expect((await streamOf([withBom])).toString()).toBe(text);
     expect((await streamOf([withBom.subarray(0, 2), withBom.subarray(2)])).toString()).toBe(text);
+  });
+});
+
+describe("pumpStream writes", () => {
+  it("sends a stream that arrives in one turn (status, events, end) in one socket write", async () => {
+    const text = event("Hello") + event(" world") + "data: [DONE]\n\n";
+    for (const pieces of [[Buffer.from(text)], [Buffer.from(text.slice(0, 40)), Buffer.from(text.slice(40))]]) {
+      socketWrites = 0;
+      expect((await streamOf(pieces)).toString()).toBe(text);
+      expect(socketWrites).toBe(1);
+    }
   });
 });

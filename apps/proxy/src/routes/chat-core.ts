@@ -302,7 +302,23 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
     // As TextDecoder did: a byte order mark at the very start is not part of the stream.
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   };
+  // What is written in one turn of the event loop leaves in one socket write: held (corked)
+  // until the turn's I/O is done. Above all the stream's end: when the provider's last piece
+  // and its end arrive together (a fast provider, and the tail of every stream), the
+  // chunked-encoding terminator went out as a socket write (and a packet) of its own, after
+  // node's own per-tick uncork. res.end() uncorks fully, so a stream that ends in the turn
+  // goes out in one write; a piece of a stream that goes on waits only for the turn's end.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    if (!res.writableEnded && !res.destroyed) res.uncork();
+  };
   const forward = async (output: string, firstContent: boolean) => {
+    if (output && !corked && !res.destroyed) {
+      corked = true;
+      res.cork();
+      setImmediate(uncork);
+    }
     if (output && producedChars < MAX_KEPT_STREAM_CHARS) {
       produced.push(output);
       producedChars += output.length;
