@@ -43,8 +43,11 @@ export interface RequestLimits {
 
 /** What a request may consume, as far as the gateway can tell before sending it. */
 export interface LimitDemand {
-  /** Input tokens to expect; called only when a TPM limit or a priced budget needs the number. */
-  estimateInputTokens(): Promise<number>;
+  /**
+   * Input tokens to expect; called only when a TPM limit or a priced budget needs the
+   * number. A plain number when it can be had at once (the tokenizer is loaded).
+   */
+  estimateInputTokens(): number | Promise<number>;
   /** Most output tokens the request may produce (0 for embeddings). */
   maxOutputTokens: number;
 }
@@ -154,7 +157,8 @@ export class Limits {
     // The request's price (the org's override included), set by pickModel.
     const pricing = ctx.pricing === undefined ? model.pricing : ctx.pricing;
     const needTokens = tpmScopes.length > 0 || (budgets.length > 0 && pricing !== null);
-    const estimatedTokens = needTokens ? await this.estimate(demand) : 0;
+    let estimatedTokens = needTokens ? this.estimate(demand) : 0;
+    if (typeof estimatedTokens !== "number") estimatedTokens = await estimatedTokens;
     const now = new Date();
     const refs: BudgetRef[] = budgets.map((b) => ({
       id: b.id,
@@ -233,13 +237,20 @@ export class Limits {
     );
   }
 
-  /** A tokenizer failure must not fail the request: count 0 up front; settle corrects to the actual tokens. */
-  private async estimate(demand: LimitDemand): Promise<number> {
-    try {
-      return await demand.estimateInputTokens();
-    } catch (err) {
+  /**
+   * A tokenizer failure must not fail the request: count 0 up front; settle corrects to the
+   * actual tokens. Synchronous when the estimate is (no await, no promise on the request path).
+   */
+  private estimate(demand: LimitDemand): number | Promise<number> {
+    const failed = (err: unknown) => {
       this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "cannot estimate input tokens; counting 0 until the call reports usage");
       return 0;
+    };
+    try {
+      const tokens = demand.estimateInputTokens();
+      return typeof tokens === "number" ? tokens : tokens.catch(failed);
+    } catch (err) {
+      return failed(err);
     }
   }
 

@@ -1,6 +1,6 @@
 import { formatFunctionDefinitions, type ChatCompletionFunctionDefinition } from "gpt-tokenizer/functionCalling";
 import type { ChatCompletionRequest } from "@switchyard/contracts";
-import { loadEncoding, type TextEncoder } from "./encodings";
+import { loadedEncoding, loadEncoding, type TextEncoder } from "./encodings";
 import { tokenizerProfile, type EncodingName, type ModelFamily, type TokenizerProfile } from "./families";
 import { estimateImageTokens, imageSizeFromDataUrl, type ImageDetail } from "./images";
 
@@ -162,7 +162,14 @@ export async function countChatInputTokens(request: ChatCompletionRequest, model
   return countChatInputTokensWith(encoder, request, model, providerType);
 }
 
-/** Just the number: what the proxy records (usageSource "estimated") when a provider reports no usage. */
-export async function estimateChatInputTokens(request: ChatCompletionRequest, model: string, providerType?: string): Promise<number> {
-  return (await countChatInputTokens(request, model, providerType)).tokens;
+/**
+ * Just the number: what the proxy records (usageSource "estimated") when a provider reports
+ * no usage, and what it counts against TPM limits up front. A plain number once the
+ * tokenizer is loaded (every request after the first, or all of them after a preload):
+ * the request path then pays for no promise chain; a promise only while it loads.
+ */
+export function estimateChatInputTokens(request: ChatCompletionRequest, model: string, providerType?: string): number | Promise<number> {
+  const encoder = loadedEncoding(tokenizerProfile(model, providerType).encoding);
+  if (encoder) return countChatInputTokensWith(encoder, request, model, providerType).tokens;
+  return countChatInputTokens(request, model, providerType).then((c) => c.tokens);
 }

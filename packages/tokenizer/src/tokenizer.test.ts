@@ -39,6 +39,18 @@ describe("lazy loading", () => {
     expect(loadedEncoding("o200k_base")).not.toBeNull();
     expect(loadedEncoding("cl100k_base")).toBeNull();
   });
+
+  it("estimates synchronously once the encoding is loaded, and the same number as while it loads", async () => {
+    const request: ChatCompletionRequest = { model: "gpt-4", messages: [{ role: "user", content: "How many tokens is this?" }] };
+    expect(loadedEncoding("cl100k_base")).toBeNull();
+    const loading = estimateChatInputTokens(request, "gpt-4");
+    expect(loading).toBeInstanceOf(Promise);
+    const counted = await loading;
+    const now = estimateChatInputTokens(request, "gpt-4");
+    expect(typeof now).toBe("number");
+    expect(now).toBe(counted);
+    expect(now).toBe((await countChatInputTokens(request, "gpt-4")).tokens);
+  });
 });
 
 describe("model families", () => {
