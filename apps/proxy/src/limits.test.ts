@@ -10,7 +10,7 @@ import { generateVirtualKey } from "@switchyard/db";
 import { periodEnd, periodStart, readBudget, tokensCounted, type BudgetPeriod } from "@switchyard/limits";
 import { call, redisForwarder, setupHarness, usageEventFor, waitFor, type Harness, type Reply } from "../test/harness";
 import type { RunningProxy } from "./boot";
-import { formatResetDuration, formatUsd, maxOutputTokensFor, worstCaseCostNanoUsd } from "./limits";
+import { formatResetDuration, formatUsd, maxOutputTokensFor, periodBounds, worstCaseCostNanoUsd } from "./limits";
 import type { ModelEntry } from "./snapshot";
 
 let h: Harness;
@@ -418,6 +418,21 @@ describe("limits arithmetic", () => {
     expect(maxOutputTokensFor({}, capped)).toBe(16_384);
     expect(maxOutputTokensFor({ max_tokens: 100 }, capped)).toBe(100);
     expect(maxOutputTokensFor({ max_tokens: 100, max_completion_tokens: 50, n: 3 }, capped)).toBe(150);
+  });
+
+  it("keeps a budget period's bounds until the period ends, per zone and period", () => {
+    const at = (iso: string) => new Date(iso);
+    const day = periodBounds("day", "Asia/Tokyo", at("2026-03-10T14:59:59.999Z"));
+    expect(day.start.toISOString()).toBe("2026-03-09T15:00:00.000Z");
+    expect(day.end.toISOString()).toBe("2026-03-10T15:00:00.000Z");
+    // The same period again: the same bounds; the instant it ends, the next period's.
+    expect(periodBounds("day", "Asia/Tokyo", at("2026-03-10T03:00:00Z"))).toBe(day);
+    expect(periodBounds("day", "Asia/Tokyo", at("2026-03-10T15:00:00Z")).start.toISOString()).toBe("2026-03-10T15:00:00.000Z");
+    // Another period or zone never gets the cached one.
+    expect(periodBounds("month", "Asia/Tokyo", at("2026-03-10T15:00:00Z")).start.toISOString()).toBe("2026-02-28T15:00:00.000Z");
+    expect(periodBounds("day", "UTC", at("2026-03-10T15:00:00Z")).start.toISOString()).toBe("2026-03-10T00:00:00.000Z");
+    // Back in time (a clock stepped back) is a miss too.
+    expect(periodBounds("day", "Asia/Tokyo", at("2026-03-09T14:59:59Z")).start.toISOString()).toBe("2026-03-08T15:00:00.000Z");
   });
 
   it("prices the worst case at the dearest rates", () => {

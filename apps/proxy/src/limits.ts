@@ -105,13 +105,28 @@ export function formatUsd(nano: bigint): string {
 }
 
 // Period bounds change once a day at most; computing them with Intl on every request is waste.
-const periodCache = new Map<string, { start: Date; end: Date }>();
+// Looked up by zone then period (no key string per budget per request) and compared as
+// numbers (comparing Dates converts both through ToPrimitive on every request).
+interface PeriodBounds {
+  start: Date;
+  end: Date;
+  startMs: number;
+  endMs: number;
+}
+const periodCache = new Map<string, Partial<Record<BudgetPeriod, PeriodBounds>>>();
 export function periodBounds(period: BudgetPeriod, timeZone: string, now: Date): { start: Date; end: Date } {
-  const k = `${period}|${timeZone}`;
-  const c = periodCache.get(k);
-  if (c && now >= c.start && now < c.end) return c;
-  const b = { start: periodStart(period, timeZone, now), end: periodEnd(period, timeZone, now) };
-  periodCache.set(k, b);
+  let byPeriod = periodCache.get(timeZone);
+  if (!byPeriod) {
+    byPeriod = {};
+    periodCache.set(timeZone, byPeriod);
+  }
+  const t = now.getTime();
+  const c = byPeriod[period];
+  if (c && t >= c.startMs && t < c.endMs) return c;
+  const start = periodStart(period, timeZone, now);
+  const end = periodEnd(period, timeZone, now);
+  const b: PeriodBounds = { start, end, startMs: start.getTime(), endMs: end.getTime() };
+  byPeriod[period] = b;
   return b;
 }
 
