@@ -10,7 +10,10 @@ import { generateVirtualKey } from "@switchyard/db";
 import { periodEnd, periodStart, readBudget, tokensCounted, type BudgetPeriod } from "@switchyard/limits";
 import { call, redisForwarder, setupHarness, usageEventFor, waitFor, type Harness, type Reply } from "../test/harness";
 import type { RunningProxy } from "./boot";
-import { formatResetDuration, formatUsd, maxOutputTokensFor, periodBounds, worstCaseCostNanoUsd } from "./limits";
+import { newRequestContext } from "./context";
+import { createLogger } from "./logger";
+import { ProxyMetrics } from "./metrics";
+import { formatResetDuration, formatUsd, Limits, maxOutputTokensFor, periodBounds, worstCaseCostNanoUsd } from "./limits";
 import type { ModelEntry } from "./snapshot";
 
 let h: Harness;
@@ -439,5 +442,48 @@ describe("limits arithmetic", () => {
     expect(worstCaseCostNanoUsd({ inputPerMTok: "0.15", outputPerMTok: "0.60" }, 100, 1000)).toBe(100n * 150n + 1000n * 600n);
     // Reasoning dearer than output, cache writes dearer than input: both taken.
     expect(worstCaseCostNanoUsd({ inputPerMTok: "1", outputPerMTok: "2", reasoningPerMTok: "8", cacheWritePerMTok: "1.25" }, 100, 10)).toBe(100n * 1250n + 10n * 8000n);
+  });
+});
+
+describe("settles on their way at shutdown", () => {
+  /** A Redis whose replies the test releases: each script call waits for release(). */
+  function heldRedis() {
+    const held: (() => void)[] = [];
+    const redis = {
+      sendCommand: () => new Promise((resolve) => held.push(() => resolve([[1]]))),
+      evalsha: () => Promise.reject(new Error("unused")),
+      eval: () => Promise.reject(new Error("unused")),
+    };
+    return { redis: redis as unknown as ConstructorParameters<typeof Limits>[0]["redis"], release: () => held.splice(0).forEach((r) => r()), held };
+  }
+  const settling = (id: string) => {
+    const ctx = newRequestContext("POST", "/v1/chat/completions");
+    ctx.limits = { tpmScopes: [], estimatedTokens: 0, countedAtMs: Date.now(), reservation: { reservationId: id, budgets: [{ id: "b1", periodStart: new Date(0) }] }, settled: false };
+    return ctx;
+  };
+
+  it("drain waits until every settle has its answer, and at most its bound", async () => {
+    const { redis, release, held } = heldRedis();
+    const metrics = new ProxyMetrics();
+    const limits = new Limits({ redis, prefix: "t", failMode: "open", metrics, logger: createLogger("silent") });
+    await limits.drain(); // nothing in flight: at once
+    limits.settle(settling("r1"), 5n);
+    limits.settle(settling("r2"), 5n);
+    let drained = false;
+    const draining = limits.drain(5000).then(() => (drained = true));
+    await waitFor(() => held.length === 1, 2000, "the settles' script call");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(drained).toBe(false);
+    const releasedAt = Date.now();
+    release();
+    await draining;
+    // On the answer, not on the 5 s bound.
+    expect(Date.now() - releasedAt).toBeLessThan(1000);
+    // A settle that never gets an answer holds shutdown back no longer than the bound.
+    limits.settle(settling("r3"), 5n);
+    const started = Date.now();
+    await limits.drain(100);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    release();
   });
 });

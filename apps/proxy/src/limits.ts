@@ -144,7 +144,12 @@ export interface LimitsOptions {
 
 export class Limits {
   private lastWarnAt = 0;
-  private readonly pending = new Set<Promise<unknown>>();
+  /** Settles sent and not yet answered, and who waits for there to be none (drain). */
+  private inFlight = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly settled = () => {
+    if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+  };
 
   constructor(private readonly opts: LimitsOptions) {}
 
@@ -271,13 +276,17 @@ export class Limits {
 
   /** Waits (bounded) for settles still on their way to Redis; for shutdown. */
   async drain(timeoutMs = 2000): Promise<void> {
-    if (this.pending.size === 0) return;
-    await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    if (this.inFlight === 0) return;
+    await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
   private background(op: "settle", p: Promise<unknown>): void {
-    const tracked = p.catch((err: unknown) => this.failure(op, err)).finally(() => this.pending.delete(tracked));
-    this.pending.add(tracked);
+    // A count and one reaction, not a Set of catch().finally() chains: one per request.
+    this.inFlight++;
+    p.then(this.settled, (err: unknown) => {
+      this.failure(op, err);
+      this.settled();
+    });
   }
 
   private failure(op: "admit" | "settle", err: unknown): void {
