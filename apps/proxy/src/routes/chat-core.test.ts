@@ -1,11 +1,11 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
 import { openAiAdapter } from "@switchyard/providers";
 import { newRequestContext } from "../context";
 import type { ProviderCall } from "../routing/failover";
-import { pumpStream } from "./chat-core";
+import { endStream, pumpStream, startStream, writeStreamPiece } from "./chat-core";
 
 /** Serves one stream made by pumpStream from the provider bytes the test hands it. */
 let server: Server;
@@ -13,6 +13,8 @@ let url: string;
 let nextPieces: Buffer[] = [];
 /** Socket writes (syscalls, one per _write/_writev) of the response being served. */
 let socketWrites = 0;
+/** How the test server answers: a provider stream through pumpStream unless a test says otherwise. */
+let answer: ((res: ServerResponse) => void) | null = null;
 
 function callOf(pieces: Buffer[]): ProviderCall {
   const [first, ...rest] = pieces;
@@ -40,7 +42,8 @@ beforeAll(async () => {
       socketWrites++;
       return _writev.apply(this, a);
     };
-    void pumpStream(res, newRequestContext("POST", "/v1/chat/completions"), callOf(nextPieces));
+    if (answer) answer(res);
+    else void pumpStream(res, newRequestContext("POST", "/v1/chat/completions"), callOf(nextPieces));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -81,6 +84,22 @@ describe("pumpStream writes", () => {
       socketWrites = 0;
       expect((await streamOf(pieces)).toString()).toBe(text);
       expect(socketWrites).toBe(1);
+    }
+  });
+
+  it("sends a whole answer written at once (a cached stream replayed) in one socket write", async () => {
+    const text = event("Hello") + "data: [DONE]\n\n";
+    answer = (res) => {
+      const ctx = newRequestContext("POST", "/v1/chat/completions");
+      startStream(res, ctx, undefined, false);
+      void writeStreamPiece(res, ctx, text, true).then(() => endStream(res, ctx, null));
+    };
+    try {
+      socketWrites = 0;
+      expect((await streamOf([])).toString()).toBe(text);
+      expect(socketWrites).toBe(1);
+    } finally {
+      answer = null;
     }
   });
 });

@@ -247,12 +247,36 @@ export function startStream(res: ServerResponse, ctx: RequestContext, encoder?: 
   ctx.status = 200;
 }
 
+/** Responses held (corked) until the end of this turn of the event loop. */
+const heldForTurn = new WeakSet<ServerResponse>();
+
+/**
+ * What a stream writes in one turn of the event loop leaves in one socket write: the
+ * response is corked until the turn's I/O is done. Above all the stream's end: when the last
+ * piece and the end come together (a fast provider, the tail of every stream, a cached
+ * answer replayed), node's own per-tick uncork sent the piece, and the chunked-encoding
+ * terminator went out as a socket write (and a packet) of its own. res.end() uncorks fully,
+ * so a stream that ends in the turn goes out in one write; a piece of a stream that goes on
+ * waits only for the turn's end.
+ */
+function holdForTurn(res: ServerResponse): void {
+  if (heldForTurn.has(res) || res.destroyed) return;
+  heldForTurn.add(res);
+  res.cork();
+  setImmediate(() => {
+    heldForTurn.delete(res);
+    if (!res.writableEnded && !res.destroyed) res.uncork();
+  });
+}
+
 /** Writes a piece of OpenAI SSE to the client (re-encoded when the client speaks another format), honouring backpressure. */
 export async function writeStreamPiece(res: ServerResponse, ctx: RequestContext, output: string, firstContent: boolean, encoder?: StreamEncoder): Promise<void> {
   if (firstContent && ctx.ttftMs === null) ctx.ttftMs = Math.round(performance.now() - ctx.startedAt);
   const out = encoder && output ? encoder.push(output) : output;
-  if (out) ctx.chunks += countSseEvents(out);
-  if (out && !res.destroyed && !res.write(out)) await drained(res);
+  if (!out) return;
+  ctx.chunks += countSseEvents(out);
+  holdForTurn(res);
+  if (!res.destroyed && !res.write(out)) await drained(res);
 }
 
 /**
@@ -302,23 +326,7 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
     // As TextDecoder did: a byte order mark at the very start is not part of the stream.
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   };
-  // What is written in one turn of the event loop leaves in one socket write: held (corked)
-  // until the turn's I/O is done. Above all the stream's end: when the provider's last piece
-  // and its end arrive together (a fast provider, and the tail of every stream), the
-  // chunked-encoding terminator went out as a socket write (and a packet) of its own, after
-  // node's own per-tick uncork. res.end() uncorks fully, so a stream that ends in the turn
-  // goes out in one write; a piece of a stream that goes on waits only for the turn's end.
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    if (!res.writableEnded && !res.destroyed) res.uncork();
-  };
   const forward = async (output: string, firstContent: boolean) => {
-    if (output && !corked && !res.destroyed) {
-      corked = true;
-      res.cork();
-      setImmediate(uncork);
-    }
     if (output && producedChars < MAX_KEPT_STREAM_CHARS) {
       produced.push(output);
       producedChars += output.length;
