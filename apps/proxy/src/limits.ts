@@ -262,17 +262,19 @@ export class Limits {
    * actual tokens. Synchronous when the estimate is (no await, no promise on the request path).
    */
   private estimate(demand: LimitDemand): number | Promise<number> {
-    const failed = (err: unknown) => {
-      this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "cannot estimate input tokens; counting 0 until the call reports usage");
-      return 0;
-    };
     try {
       const tokens = demand.estimateInputTokens();
-      return typeof tokens === "number" ? tokens : tokens.catch(failed);
+      return typeof tokens === "number" ? tokens : tokens.catch(this.estimateFailed);
     } catch (err) {
-      return failed(err);
+      return this.estimateFailed(err);
     }
   }
+
+  /** Made once, not per request: the estimate's failure is logged and counts 0. */
+  private readonly estimateFailed = (err: unknown): number => {
+    this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "cannot estimate input tokens; counting 0 until the call reports usage");
+    return 0;
+  };
 
   /** Waits (bounded) for settles still on their way to Redis; for shutdown. */
   async drain(timeoutMs = 2000): Promise<void> {
