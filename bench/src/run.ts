@@ -46,6 +46,15 @@ export interface BenchOptions {
   /** ...or this many requests after `warmupCount` (the smoke). */
   count?: number;
   warmupCount?: number;
+  /**
+   * Before the first round, each proxy row serves this long (ms) of json c=64 and then of
+   * sse c=16, unmeasured (default 5000): V8 optimises a proxy's hot code over its first
+   * ~30,000 requests, and a row measured before that (json c=1 first, at a few hundred
+   * requests a second) measures the interpreter, not the proxy. With `count`, the prime
+   * is `primeCount` requests per scenario instead.
+   */
+  primeMs?: number;
+  primeCount?: number;
   latencyMs?: number;
   tokenIntervalMs?: number;
   /** Minutes of json c=64 through Switchyard after the rounds, RSS sampled every 10 s. */
@@ -118,6 +127,8 @@ export interface BenchReport {
   rounds: number;
   perRow: string;
   upstream: { latencyMs: number; tokenIntervalMs: number };
+  /** What each proxy row served before the first round (unmeasured), errors included. */
+  prime: { row: RowName; requests: number; errors: number }[];
   /** Rows that were asked for and skipped, with why. */
   skipped: string[];
   scenarios: ScenarioReport[];
@@ -245,11 +256,16 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       }
     }
 
-    const measure = async (scenario: Scenario, target: Target, extra?: { durationMs: number; sampleEveryMs: number; onSample: (rss: number) => void }) => {
+    const loadArgs = (scenario: Scenario, target: Target): string[] => {
       const body = JSON.stringify({ model: "gpt-4o-mini", messages, ...(scenario.stream ? { stream: true } : {}) });
       const args = ["--origin", target.origin, "--body", body, "--connections", String(scenario.connections)];
       for (const [k, v] of Object.entries(target.headers)) args.push("--header", `${k}: ${v}`);
       if (scenario.stream) args.push("--stream");
+      return args;
+    };
+
+    const measure = async (scenario: Scenario, target: Target, extra?: { durationMs: number; sampleEveryMs: number; onSample: (rss: number) => void }) => {
+      const args = loadArgs(scenario, target);
       if (extra) args.push("--duration-ms", String(extra.durationMs));
       else if (opts.count !== undefined) args.push("--count", String(opts.count), "--warmup-count", String(opts.warmupCount ?? 0));
       else args.push("--duration-ms", String(opts.durationMs ?? 5000), "--warmup-ms", String(opts.warmupMs ?? 1000));
@@ -280,6 +296,27 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       if (target.row === "switchyard") await drainUsageQueue(redisUrl);
       return { result, rssMb: rssMax as number | null, cpuMsPerRequest };
     };
+
+    // Every proxy warmed alike before anything is measured (see BenchOptions.primeMs).
+    const prime: BenchReport["prime"] = [];
+    const primeScenarios = scenarios.filter((s) => s.name === "json c=64" || s.name === "sse c=16");
+    const primeArgs =
+      opts.count !== undefined
+        ? ["--count", String(opts.primeCount ?? 0), "--warmup-count", "0"]
+        : ["--duration-ms", String(opts.primeMs ?? 5000), "--warmup-ms", "0"];
+    const primeOn = opts.count !== undefined ? (opts.primeCount ?? 0) > 0 : (opts.primeMs ?? 5000) > 0;
+    for (const target of primeOn ? targets.filter((t) => t.isProxy) : []) {
+      let requests = 0;
+      let errors = 0;
+      for (const scenario of primeScenarios) {
+        const result = await runScriptForJson<LoadResult>("load.ts", [...loadArgs(scenario, target), ...primeArgs], pinPrefix(pinning?.load));
+        requests += result.requests + result.warmupRequests;
+        errors += result.errors;
+        if (target.row === "switchyard") await drainUsageQueue(redisUrl);
+      }
+      prime.push({ row: target.row, requests, errors });
+      log(`prime ${target.row.padEnd(10)} ${requests} requests (json c=64, sse c=16), errors ${errors}`);
+    }
 
     const perRound = new Map<string, { result: LoadResult; rssMb: number | null; cpuMsPerRequest: number | null }[]>();
     for (let round = 1; round <= rounds; round++) {
@@ -364,7 +401,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       vsPortkeyJson64: ratio(row("json c=64", "switchyard")?.rps, row("json c=64", "portkey")?.rps),
       switchyardRssMb: rssOf("switchyard"),
       floorRssMb: rssOf("floor"),
-      totalErrors: scenarioReports.reduce((a, s) => a + Object.values(s.rows).reduce((b, r) => b + r.errors, 0), 0) + (soak?.errors ?? 0),
+      totalErrors:
+        scenarioReports.reduce((a, s) => a + Object.values(s.rows).reduce((b, r) => b + r.errors, 0), 0) +
+        (soak?.errors ?? 0) +
+        prime.reduce((a, p) => a + p.errors, 0),
     };
 
     return {
@@ -374,6 +414,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       rounds,
       perRow: opts.count !== undefined ? `${opts.count} requests after ${opts.warmupCount ?? 0} warm-up` : `${(opts.durationMs ?? 5000) / 1000} s after ${(opts.warmupMs ?? 1000) / 1000} s warm-up`,
       upstream: { latencyMs, tokenIntervalMs },
+      prime,
       skipped,
       scenarios: scenarioReports,
       ratios,
@@ -396,8 +437,9 @@ export function formatReport(r: BenchReport): string {
   out.push(
     `Node ${r.node}, ${r.cores} cores, ${pin}; ${r.rounds} round(s), rows interleaved, ${r.perRow} per row; upstream latency ${r.upstream.latencyMs} ms, token interval ${r.upstream.tokenIntervalMs} ms`,
     "Medians over the rounds (errors and requests are totals). cpu = CPU ms of the serving process per request; rss = largest proxy RSS.",
-    "",
   );
+  if (r.prime.length > 0) out.push(`Primed before round 1 (json c=64, then sse c=16; unmeasured): ${r.prime.map((p) => `${p.row} ${p.requests} requests, ${p.errors} errors`).join("; ")}`);
+  out.push("");
   const head = ["scenario", "row", "req/s", "p50 ms", "p99 ms", "ttfb p50", "ttfb p99", "cpu/req", "rss MB", "requests", "errors"];
   const widths = [10, 11, 8, 8, 8, 9, 9, 8, 7, 9, 7];
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 8) : c.padStart(widths[i] ?? 8))).join(" ");
@@ -459,6 +501,7 @@ async function main(): Promise<void> {
       rounds: { type: "string", default: "3" },
       duration: { type: "string", default: "5" },
       warmup: { type: "string", default: "1" },
+      prime: { type: "string", default: "5" },
       "latency-ms": { type: "string", default: "0" },
       "token-interval-ms": { type: "string", default: "0" },
       soak: { type: "string" },
@@ -481,7 +524,8 @@ async function main(): Promise<void> {
     rounds: values.smoke ? 1 : Number(values.rounds),
     durationMs: Number(values.duration) * 1000,
     warmupMs: Number(values.warmup) * 1000,
-    ...(values.smoke ? { count: 150, warmupCount: 20 } : {}),
+    primeMs: Number(values.prime) * 1000,
+    ...(values.smoke ? { count: 150, warmupCount: 20, primeCount: 50 } : {}),
     latencyMs: Number(values["latency-ms"]),
     tokenIntervalMs: Number(values["token-interval-ms"]),
     soakMinutes: values.soak ? Number(values.soak) : 0,

@@ -9,6 +9,7 @@ describe("bench smoke", () => {
       rounds: 1,
       count: 100,
       warmupCount: 10,
+      primeCount: 30,
       databaseName: "switchyard_bench_smoke",
       redisUrl: process.env.SWITCHYARD_TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1",
       // turbo builds apps/proxy before this test (turbo.json); rebuilding here would clean
@@ -29,6 +30,11 @@ describe("bench smoke", () => {
         if (s.scenario.stream) expect(r.ttfbP50, where).toBeGreaterThan(0);
       }
     }
+    // Both proxies were primed alike (json c=64, then sse c=16) before the first measured row.
+    expect(report.prime).toEqual([
+      { row: "floor", requests: 60, errors: 0 },
+      { row: "switchyard", requests: 60, errors: 0 },
+    ]);
     expect(report.ratios.totalErrors).toBe(0);
     expect(report.ratios.throughputJson64).not.toBeNull();
   });
