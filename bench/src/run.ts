@@ -300,12 +300,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     // Every proxy warmed alike before anything is measured (see BenchOptions.primeMs).
     const prime: BenchReport["prime"] = [];
     const primeScenarios = scenarios.filter((s) => s.name === "json c=64" || s.name === "sse c=16");
-    const primeArgs =
-      opts.count !== undefined
-        ? ["--count", String(opts.primeCount ?? 0), "--warmup-count", "0"]
-        : ["--duration-ms", String(opts.primeMs ?? 5000), "--warmup-ms", "0"];
-    const primeOn = opts.count !== undefined ? (opts.primeCount ?? 0) > 0 : (opts.primeMs ?? 5000) > 0;
-    for (const target of primeOn ? targets.filter((t) => t.isProxy) : []) {
+    // As long as the rows: requests in count mode (the smoke), else milliseconds.
+    const primeAmount = opts.count !== undefined ? (opts.primeCount ?? 0) : (opts.primeMs ?? 5000);
+    const primeArgs = opts.count !== undefined ? ["--count", String(primeAmount), "--warmup-count", "0"] : ["--duration-ms", String(primeAmount), "--warmup-ms", "0"];
+    for (const target of primeAmount > 0 ? targets.filter((t) => t.isProxy) : []) {
       let requests = 0;
       let errors = 0;
       for (const scenario of primeScenarios) {
