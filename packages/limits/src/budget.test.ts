@@ -57,10 +57,13 @@ describe("reserveBudget / settleBudget", () => {
     const a = await reserveBudget(r, [org, key], 600_000_000n, { prefix });
     expect(a.ok).toBe(true);
     if (!a.ok) return;
+    // The reply says the least headroom left over the hard budgets (what leases are sized by).
+    expect(a.freeNanoUsd).toBe(400_000_000n);
     expect(await settleBudget(r, a, 600_000_000n, { prefix })).toBe(true);
     // exactly up to the limit is allowed
     const b = await reserveBudget(r, [org, key], 400_000_000n, { prefix });
     expect(b.ok).toBe(true);
+    expect(b.ok && b.freeNanoUsd).toBe(0n);
     const c = await reserveBudget(r, [org, key], 1n, { prefix });
     expect(c).toEqual({ ok: false, deniedBy: key, spentNanoUsd: 600_000_000n, reservedNanoUsd: 400_000_000n });
     // a denied reservation added nothing to the other budget
@@ -73,6 +76,8 @@ describe("reserveBudget / settleBudget", () => {
     for (let i = 0; i < 3; i++) {
       const res = await reserveBudget(r, [soft], 900_000_000n, { prefix });
       expect(res.ok).toBe(true);
+      // No hard budget: no headroom to report.
+      expect(res.ok && res.freeNanoUsd).toBeNull();
       if (res.ok) await settleBudget(r, res, 900_000_000n, { prefix });
     }
     expect(await readBudget(r, soft, { prefix })).toEqual({ spentNanoUsd: 2_700_000_000n, reservedNanoUsd: 0n });

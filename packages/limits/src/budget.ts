@@ -135,25 +135,29 @@ local function reserveSwept(KEYS, ARGV, k0, a0, n)
     sweep(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5], nowMs, keyTtl)
     if redis.call('HEXISTS', KEYS[b + 3], rid) == 1 then return {-1} end
   end
+  local minFree = -1
   for i = 1, n do
     if ARGV[a0 + 4 + i * 2] == '1' then
       local b = k0 + (i - 1) * 5
       local v = redis.call('MGET', KEYS[b + 1], KEYS[b + 2])
       local spent, reserved = v[1] or '0', v[2] or '0'
       runSpent[KEYS[b + 1]], runReserved[KEYS[b + 2]] = tonumber(spent), tonumber(reserved)
-      if runSpent[KEYS[b + 1]] + runReserved[KEYS[b + 2]] + amt > tonumber(ARGV[a0 + 3 + i * 2]) then
+      local free = tonumber(ARGV[a0 + 3 + i * 2]) - runSpent[KEYS[b + 1]] - runReserved[KEYS[b + 2]] - amt
+      if free < 0 then
         return {0, i, spent, reserved}
       end
+      if minFree < 0 or free < minFree then minFree = free end
     end
   end
   for i = 1, n do redis.call('HSET', KEYS[k0 + (i - 1) * 5 + 3], rid, amount) end
   hold(KEYS, k0, n, rid, amount, amt, expiresAt(ARGV[a0 + 3]), keyTtl)
-  return {1}
+  return {1, minFree}
 end
 
 local function reserve(KEYS, ARGV, k0, a0, n)
   local rid, amount = ARGV[a0 + 1], ARGV[a0 + 2]
   local amt = amount + 0
+  local minFree = -1
   for i = 1, n do
     if ARGV[a0 + 4 + i * 2] == '1' then
       local b = k0 + (i - 1) * 5
@@ -164,9 +168,11 @@ local function reserve(KEYS, ARGV, k0, a0, n)
         runSpent[KEYS[b + 1]], runReserved[KEYS[b + 2]] = spent, reserved
       end
       -- Over the limit with expired reservations still counted: decide on the swept state.
-      if spent + reserved + amt > ARGV[a0 + 3 + i * 2] + 0 then
+      local free = ARGV[a0 + 3 + i * 2] - spent - reserved - amt
+      if free < 0 then
         return reserveSwept(KEYS, ARGV, k0, a0, n)
       end
+      if minFree < 0 or free < minFree then minFree = free end
     end
   end
   for i = 1, n do
@@ -177,7 +183,7 @@ local function reserve(KEYS, ARGV, k0, a0, n)
     end
   end
   hold(KEYS, k0, n, rid, amount, amt, expiresAt(ARGV[a0 + 3]), ARGV[a0 + 4])
-  return {1}
+  return {1, minFree}
 end
 
 local function settle(KEYS, ARGV, k0, a0, n)
@@ -210,7 +216,8 @@ end
 /**
  * KEYS: per budget spent, reserved, amounts, expiry, expired.
  * ARGV: reservationId, amount, ttlMs, keyTtlMs, then per budget limit, hard(1/0).
- * Reply: {1} reserved | {0, index, spent, reserved} denied | {-1} duplicate id.
+ * Reply: {1, free} reserved (free: the least headroom left over the hard budgets, -1
+ * when none is hard) | {0, index, spent, reserved} denied | {-1} duplicate id.
  */
 export const RESERVE_LUA = `${BUDGET_LUA}
 return reserve(KEYS, ARGV, 0, 0, #KEYS / 5)
@@ -277,7 +284,13 @@ export interface ReserveOptions extends KeyOptions {
 }
 
 export type ReserveResult =
-  | { ok: true; reservationId: string; budgets: BudgetTarget[] }
+  | {
+      ok: true;
+      reservationId: string;
+      budgets: BudgetTarget[];
+      /** The least limit − spent − reserved over the hard budgets after this reservation; null when none is hard (or not known). */
+      freeNanoUsd: bigint | null;
+    }
   | { ok: false; deniedBy: BudgetRef; spentNanoUsd: bigint; reservedNanoUsd: bigint };
 
 /**
@@ -306,7 +319,10 @@ export function reserveCall(
 export function parseReserveReply(reply: readonly unknown[], budgets: readonly BudgetRef[], reservationId: string, targets: BudgetTarget[]): ReserveResult {
   const status = Number(reply[0]);
   if (status === -1) throw new Error(`reservation ${reservationId} already exists`);
-  if (status === 1) return { ok: true, reservationId, budgets: targets };
+  if (status === 1) {
+    const free = reply[1] === undefined ? -1 : Number(reply[1]);
+    return { ok: true, reservationId, budgets: targets, freeNanoUsd: free < 0 ? null : BigInt(free) };
+  }
   const denied = budgets[Number(reply[1]) - 1];
   if (!denied) throw new Error("unexpected reply from the reserve script");
   return { ok: false, deniedBy: denied, spentNanoUsd: BigInt(String(reply[2])), reservedNanoUsd: BigInt(String(reply[3])) };
@@ -324,7 +340,7 @@ export async function reserveBudget(
   options: ReserveOptions = {},
 ): Promise<ReserveResult> {
   const call = reserveCall(budgets, amountNanoUsd, options);
-  if (budgets.length === 0) return { ok: true, reservationId: call.reservationId, budgets: call.targets };
+  if (budgets.length === 0) return { ok: true, reservationId: call.reservationId, budgets: call.targets, freeNanoUsd: null };
   return parseReserveReply(await RESERVE.run(redis, call.keys, call.args), budgets, call.reservationId, call.targets);
 }
 

@@ -4,7 +4,7 @@
  * ":from:" parts) stay here instead of in every caller.
  */
 import type { Redis } from "ioredis";
-import { type KeyOptions, tpmKey } from "./keys";
+import { type KeyOptions, rpmKey, tpmKey } from "./keys";
 
 /** Deletes every key whose name starts with `prefix` (SCAN, never KEYS). Returns how many. */
 export async function deleteKeysWithPrefix(redis: Pick<Redis, "scan" | "del">, prefix: string): Promise<number> {
@@ -24,7 +24,15 @@ export async function deleteKeysWithPrefix(redis: Pick<Redis, "scan" | "del">, p
  * cached previous-minute parts.
  */
 export async function tokensCounted(redis: Pick<Redis, "scan" | "hgetall">, scope: string, id: string, options: KeyOptions = {}): Promise<number> {
-  const pattern = tpmKey(scope, id, 0, options).replace(/0$/, "*");
+  return bucketsSum(redis, tpmKey(scope, id, 0, options).replace(/0$/, "*"));
+}
+
+/** As tokensCounted, for the requests a scope's RPM hashes still hold. */
+export async function requestsCounted(redis: Pick<Redis, "scan" | "hgetall">, scope: string, id: string, options: KeyOptions = {}): Promise<number> {
+  return bucketsSum(redis, rpmKey(scope, id, 0, options).replace(/0$/, "*"));
+}
+
+async function bucketsSum(redis: Pick<Redis, "scan" | "hgetall">, pattern: string): Promise<number> {
   let total = 0;
   let cursor = "0";
   do {

@@ -137,7 +137,10 @@ local function count(key, sec, n, num)
   if total == num then redis.call('PEXPIRE', key, '125000') end
 end
 
-local function consume(KEYS, ARGV, k0, a0, n)
+-- reqs: how many requests to count (a decimal string; default '1'): a lease counts several at once.
+local function consume(KEYS, ARGV, k0, a0, n, reqs)
+  reqs = reqs or '1'
+  local reqsNum = reqs + 0
   local now = ARGV[a0 + 1] + 0
   local tokens = ARGV[a0 + 2] + 0
   local sec = math.floor(now / 1000)
@@ -152,11 +155,11 @@ local function consume(KEYS, ARGV, k0, a0, n)
     if ARGV[a + 1] ~= '-1' then
       local rpm = ARGV[a + 1] + 0
       local total = windowTotal(KEYS[b + 1], KEYS[b + 2], oldest)
-      if total + 1 > rpm then
+      if total + reqsNum > rpm then
         local list = buckets(KEYS[b + 1], KEYS[b + 2], oldest)
-        return {0, i, 1, waitMs(list, total, rpm, 1, now), math.max(rpm - total, 0), emptyMs(list, now), -1, -1}
+        return {0, i, 1, waitMs(list, total, rpm, reqsNum, now), math.max(rpm - total, 0), emptyMs(list, now), -1, -1}
       end
-      local rem = rpm - total - 1
+      local rem = rpm - total - reqsNum
       if remReq < 0 or rem < remReq then
         remReq = rem
         resetReq = ownReset
@@ -181,7 +184,7 @@ local function consume(KEYS, ARGV, k0, a0, n)
   local secField = secString(sec)
   for i = 1, n do
     local b, a = k0 + (i - 1) * 4, a0 + i * 2
-    if ARGV[a + 1] ~= '-1' then count(KEYS[b + 1], secField, '1', 1) end
+    if ARGV[a + 1] ~= '-1' then count(KEYS[b + 1], secField, reqs, reqsNum) end
     if ARGV[a + 2] ~= '-1' and tokens ~= 0 then count(KEYS[b + 3], secField, ARGV[a0 + 2], tokens) end
   end
   return {1, 0, 0, 0, remReq, resetReq, remTok, resetTok}
@@ -192,6 +195,14 @@ local function correct(KEYS, ARGV, k0, a0, n)
   local num = delta + 0
   for i = 1, n do count(KEYS[k0 + i], sec, delta, num) end
   return {1}
+end
+
+-- Takes a consume's requests out of its RPM windows again (same KEYS and ARGV as consume).
+local function uncountRequests(KEYS, ARGV, k0, a0, n, reqs)
+  local sec = secString(math.floor(ARGV[a0 + 1] / 1000))
+  for i = 1, n do
+    if ARGV[a0 + i * 2 + 1] ~= '-1' then count(KEYS[k0 + (i - 1) * 4 + 1], sec, '-' .. reqs, -(reqs + 0)) end
+  end
 end
 
 -- Takes a consume's estimated tokens out of its TPM windows again (same KEYS and ARGV as consume).

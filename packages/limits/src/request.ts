@@ -8,7 +8,7 @@
  * to Redis as one script call (BatchedScript), each still atomic on its own.
  */
 import { BUDGET_LUA, type BudgetRef, type BudgetTarget, parseReserveReply, reserveCall, type ReserveResult, settleCall } from "./budget";
-import type { KeyOptions } from "./keys";
+import { type KeyOptions, rateLimitKeys } from "./keys";
 import { consumeCall, correctCall, parseConsumeReply, RATE_LIMIT_LUA, type RateLimitResult, type RateLimitScope, UNLIMITED } from "./rate-limit";
 import { BatchedScript, type LimitsRedis } from "./script";
 
@@ -31,6 +31,12 @@ import { BatchedScript, type LimitsRedis } from "./script";
  */
 const SETTLE = 0;
 const ADMIT = 1;
+/**
+ * Lease (kind 2): as admit, for `requests` requests at once (ARGV[4]), and a budget refusal
+ * takes the requests back out of the RPM windows too (a lease refused is no request: the
+ * request that asked for it is then admitted, or refused, on its own).
+ */
+const LEASE = 2;
 const LIMITS = new BatchedScript(
   `${RATE_LIMIT_LUA}
 ${BUDGET_LUA}`,
@@ -54,6 +60,21 @@ if nbk > 0 then
 end
 return {rate, budget}
 `,
+    `
+local nrk, nra, nbk, reqs = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0, ARGV[4]
+local rate = {1, 0, 0, 0, -1, -1, -1, -1}
+if nrk > 0 then rate = consume(KEYS, ARGV, 0, 4, nrk / 4, reqs) end
+if rate[1] ~= 1 then return {rate, {2}} end
+local budget = {1}
+if nbk > 0 then
+  budget = reserve(KEYS, ARGV, nrk, 4 + nra, nbk / 5)
+  if budget[1] == 0 and nrk > 0 then
+    uncountTokens(KEYS, ARGV, 0, 4, nrk / 4)
+    uncountRequests(KEYS, ARGV, 0, 4, nrk / 4, reqs)
+  end
+end
+return {rate, budget}
+`,
   ],
   128,
 );
@@ -69,6 +90,11 @@ export interface AdmitLimitsInput {
   reservationId: string;
   reservationTtlMs?: number;
   nowMs?: number;
+  /**
+   * Requests to count at once (default 1): a lease. `estimatedTokens` and `amountNanoUsd`
+   * are then the lease's totals. Refused by a budget, a lease counts nothing at all.
+   */
+  requests?: number;
 }
 
 export interface AdmitLimitsResult {
@@ -94,8 +120,11 @@ export async function admitLimits(redis: LimitsRedis, input: AdmitLimitsInput, o
   const budgetArgs = input.budgets.length > 0 ? reserve.args : [];
   // concat, not spreads: spreads go through the iterator protocol (admitLimits was ~1.5 % of the proxy's CPU).
   const keys = rateKeys.concat(budgetKeys);
-  const args = ([rateKeys.length, rateArgs.length, budgetKeys.length] as (string | number)[]).concat(rateArgs, budgetArgs);
-  const reply = (await LIMITS.run(redis, keys, args, ADMIT)) as unknown as [
+  const requests = input.requests ?? 1;
+  if (!Number.isSafeInteger(requests) || requests < 1) throw new RangeError(`requests must be a positive integer, got ${requests}`);
+  const head: (string | number)[] = requests === 1 ? [rateKeys.length, rateArgs.length, budgetKeys.length] : [rateKeys.length, rateArgs.length, budgetKeys.length, requests];
+  const args = head.concat(rateArgs, budgetArgs);
+  const reply = (await LIMITS.run(redis, keys, args, requests === 1 ? ADMIT : LEASE)) as unknown as [
     unknown[],
     unknown[],
   ];
@@ -129,4 +158,24 @@ export async function settleLimits(redis: LimitsRedis, input: SettleLimitsInput,
   const args = ([settle?.keys.length ?? 0, settle?.args.length ?? 0] as (string | number)[]).concat(settle?.args ?? [], correct?.args ?? []);
   const reply = await LIMITS.run(redis, keys, args, SETTLE);
   return Number(reply[0]) === 1;
+}
+
+/**
+ * Adds `delta` (may be negative) to second `second` of each scope's RPM (`dimension`
+ * "rpm") or TPM window: what a lease hands back that it counted and did not use, or a
+ * TPM correction. Batched with the other limits calls of its turn.
+ */
+export async function adjustWindows(
+  redis: LimitsRedis,
+  scopes: readonly Pick<RateLimitScope, "scope" | "id">[],
+  dimension: "rpm" | "tpm",
+  delta: number,
+  second: number,
+  options: KeyOptions = {},
+): Promise<void> {
+  if (!Number.isSafeInteger(delta)) throw new RangeError(`delta must be an integer, got ${delta}`);
+  if (delta === 0 || scopes.length === 0) return;
+  const minute = second - (second % 60);
+  const keys = scopes.map((s) => rateLimitKeys(s.scope, s.id, minute, options)[dimension === "rpm" ? 0 : 2]!);
+  await LIMITS.run(redis, keys, [0, 0, second, delta], SETTLE);
 }
