@@ -6,3 +6,4 @@ export * from "./period";
 export * from "./health";
 export * from "./request";
 export * from "./maintenance";
+export * from "./lease";
