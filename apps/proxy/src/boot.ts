@@ -135,6 +135,7 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
     redis: limitsConnection,
     prefix: env.SWITCHYARD_LIMITS_PREFIX,
     failMode: env.PROXY_LIMITS_FAIL_MODE,
+    leases: env.PROXY_LIMITS_LEASES === "on",
     metrics,
     logger,
   });

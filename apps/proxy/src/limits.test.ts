@@ -7,7 +7,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CONFIG_CHANGED_CHANNEL } from "@switchyard/contracts";
 import { generateVirtualKey } from "@switchyard/db";
-import { periodEnd, periodStart, readBudget, tokensCounted, type BudgetPeriod } from "@switchyard/limits";
+import { periodEnd, periodStart, readBudget, requestsCounted, tokensCounted, type BudgetPeriod } from "@switchyard/limits";
 import { call, redisForwarder, setupHarness, usageEventFor, waitFor, type Harness, type Reply } from "../test/harness";
 import type { RunningProxy } from "./boot";
 import { newRequestContext } from "./context";
@@ -213,6 +213,57 @@ describe("rate limits", () => {
       evalScript.mockRestore();
       sendCommand.mockRestore();
     }
+  });
+});
+
+describe("leases", () => {
+  /** Sends `count` chats one after another within one second; returns their remaining-requests headers and the limits commands they cost. */
+  async function burst(url: string, redisOf: RunningProxy, key: string, count: number) {
+    const sendCommand = vi.spyOn(redisOf.limitsRedis, "sendCommand");
+    try {
+      // Start early in a second: the whole burst then fits in it (~2-5 ms a request).
+      const left = 1000 - (Date.now() % 1000);
+      if (left < 800) await new Promise((r) => setTimeout(r, left + 5));
+      const remaining: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const r = await call(`${url}/v1/chat/completions`, { key, body: { model: "gpt-4o-mini", messages } });
+        expect(r.status).toBe(200);
+        remaining.push(Number(r.headers["x-ratelimit-remaining-requests"]));
+      }
+      return { remaining, commands: sendCommand.mock.calls.length };
+    } finally {
+      sendCommand.mockRestore();
+    }
+  }
+
+  it("admits a busy key's requests against leased headroom: a command per lease, headers as if one by one, totals exact after the second", async () => {
+    const team = await newTeam(globex.id);
+    const k = await newKey(team, { rpmLimit: 100_000, tpmLimit: 100_000_000 });
+    const b = await newBudget({ orgId: globex.id, scope: "KEY", virtualKeyId: k.id, amountNanoUsd: 1_000_000_000_000n, period: "DAY", hard: true });
+    await reload();
+    const { remaining, commands } = await burst(base, running, k.key, 40);
+    // The first request is admitted (and settled) on its own; the rest from leases of 2, 4,
+    // 8, 16 and 32: each costs its admit, the TPM corrections sent when it is used up, and
+    // its settle once its last request is over: 17 at most (a lease of an earlier test's key
+    // may hand back its rest on the same connection meanwhile). One by one: 80.
+    expect(commands).toBeLessThan(20);
+    // Each request was told one fewer remaining than the one before, as with an admit each.
+    expect(remaining).toEqual(Array.from({ length: 40 }, (_, i) => 100_000 - 1 - i));
+    // Once the last lease's second is over, Redis holds exactly what the 40 requests used.
+    await waitFor(async () => (await budgetNow(b.id, "day", "America/New_York")).reservedNanoUsd === 0n, 3000, "the leases' settles");
+    expect(await requestsCounted(h.redis, "key", k.id, { prefix })).toBe(40);
+    expect(await tokensCounted(h.redis, "key", k.id, { prefix })).toBe(40 * (16 + 363));
+    expect((await budgetNow(b.id, "day", "America/New_York")).spentNanoUsd).toBe(40n * BigInt(CHAT_COST));
+  });
+
+  it("admits every request on its own with PROXY_LIMITS_LEASES=off", async () => {
+    const off = await h.startProxy({ envOverrides: { SWITCHYARD_LIMITS_PREFIX: prefix, PROXY_LIMITS_LEASES: "off" } });
+    const team = await newTeam(globex.id);
+    const k = await newKey(team, { rpmLimit: 100_000 });
+    expect(await off.running.snapshot.reload()).toBe(true);
+    const { remaining, commands } = await burst(off.url, off.running, k.key, 20);
+    expect(commands).toBeGreaterThanOrEqual(20);
+    expect(remaining).toEqual(Array.from({ length: 20 }, (_, i) => 100_000 - 1 - i));
   });
 });
 
@@ -458,7 +509,7 @@ describe("settles on their way at shutdown", () => {
   }
   const settling = (id: string) => {
     const ctx = newRequestContext("POST", "/v1/chat/completions");
-    ctx.limits = { tpmScopes: [], estimatedTokens: 0, countedAtMs: Date.now(), reservation: { reservationId: id, budgets: [{ id: "b1", periodStart: new Date(0) }] }, settled: false };
+    ctx.limits = { tpmScopes: [], estimatedTokens: 0, countedAtMs: Date.now(), reservation: { reservationId: id, budgets: [{ id: "b1", periodStart: new Date(0) }] }, lease: null, settled: false };
     return ctx;
   };
 

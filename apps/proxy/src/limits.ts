@@ -17,6 +17,9 @@ import {
   type BudgetPeriod,
   type BudgetRef,
   type BudgetTarget,
+  type LeaseDemand,
+  type LeaseTicket,
+  LimitLeases,
   type LimitsRedis,
   type RateLimitResult,
   type RateLimitScope,
@@ -38,6 +41,8 @@ export interface RequestLimits {
   /** Date.now() when the estimate was counted. */
   countedAtMs: number;
   reservation: { reservationId: string; budgets: BudgetTarget[] } | null;
+  /** Admitted against a lease instead (then `reservation` is null: the lease holds the money). */
+  lease: LeaseTicket | null;
   settled: boolean;
 }
 
@@ -138,6 +143,8 @@ export interface LimitsOptions {
   redis: LimitsRedis;
   prefix: string;
   failMode: "open" | "closed";
+  /** Admit a busy key's requests against leased headroom (LimitLeases); default false. */
+  leases?: boolean;
   metrics: ProxyMetrics;
   logger: Logger;
 }
@@ -151,7 +158,11 @@ export class Limits {
     if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
   };
 
-  constructor(private readonly opts: LimitsOptions) {}
+  private readonly leases: LimitLeases | null;
+
+  constructor(private readonly opts: LimitsOptions) {
+    this.leases = opts.leases ? new LimitLeases(opts.redis, { prefix: opts.prefix, track: (op, p) => this.background(op, p) }) : null;
+  }
 
   /**
    * Checks and counts the request against every rate limit and budget that applies to
@@ -190,6 +201,30 @@ export class Limits {
     // refused only once a hard budget is already used up.
     const amount = refs.length > 0 && pricing ? worstCaseCostNanoUsd(pricing, estimatedTokens, demand.maxOutputTokens) : 0n;
 
+    const tokensCounted = estimatedTokens > 0 && tpmScopes.length > 0;
+    const leases = this.leases;
+    if (leases) {
+      // A lease's slice first: no Redis round trip while the key's lease has room.
+      const need: LeaseDemand = { scopes, budgets: refs, estimatedTokens, amountNanoUsd: amount, nowMs: now.getTime() };
+      let ticket = leases.take(key.id, snapshot, need);
+      if (!ticket) {
+        const size = leases.size(key.id, snapshot, need);
+        if (size > 1) {
+          try {
+            ticket = await leases.acquire(key.id, snapshot, need, size);
+          } catch (err) {
+            this.unavailable("admit", err);
+            return;
+          }
+        }
+      }
+      if (ticket) {
+        if (scopes.length > 0) setRateLimitHeaders(res, scopes, ticket.rate);
+        ctx.limits = { tpmScopes: tokensCounted ? tpmScopes : [], estimatedTokens, countedAtMs: now.getTime(), reservation: null, lease: ticket, settled: false };
+        return;
+      }
+    }
+
     const { redis, prefix } = this.opts;
     // One script call: the rate limits, then (only if they admit) the budget reservation.
     // A rate-limit refusal reserves nothing; a budget refusal keeps the RPM count and
@@ -202,14 +237,10 @@ export class Limits {
         { prefix },
       );
     } catch (err) {
-      this.failure("admit", err);
-      if (this.opts.failMode === "closed") {
-        throw new AppError("limits_unavailable", "Rate limits and budgets cannot be checked right now (the gateway's Redis is unreachable); try again shortly.", {
-          headers: { "retry-after": "1" },
-        });
-      }
-      return; // fail open: served without limits, nothing held to settle
+      this.unavailable("admit", err);
+      return;
     }
+    if (leases) leases.learn(key.id, snapshot, admitted);
     const rateResult = admitted.rate;
     const reservation = admitted.reservation;
 
@@ -225,8 +256,17 @@ export class Limits {
       throw budgetError(entry, reservation.spentNanoUsd, reservation.reservedNanoUsd, amount, now);
     }
     const reserved = reservation?.ok ? { reservationId: reservation.reservationId, budgets: reservation.budgets } : null;
-    const tokensCounted = estimatedTokens > 0 && tpmScopes.length > 0;
-    ctx.limits = { tpmScopes: tokensCounted ? tpmScopes : [], estimatedTokens, countedAtMs: now.getTime(), reservation: reserved, settled: false };
+    ctx.limits = { tpmScopes: tokensCounted ? tpmScopes : [], estimatedTokens, countedAtMs: now.getTime(), reservation: reserved, lease: null, settled: false };
+  }
+
+  /** Redis could not answer an admit: fail closed (503) or open (served, nothing held to settle). */
+  private unavailable(op: "admit", err: unknown): void {
+    this.failure(op, err);
+    if (this.opts.failMode === "closed") {
+      throw new AppError("limits_unavailable", "Rate limits and budgets cannot be checked right now (the gateway's Redis is unreachable); try again shortly.", {
+        headers: { "retry-after": "1" },
+      });
+    }
   }
 
   /**
@@ -239,7 +279,8 @@ export class Limits {
     const l = ctx.limits;
     if (!l || l.settled) return;
     l.settled = true;
-    const actual = l.reservation ? (cost === null || cost < 0n ? 0n : cost > MAX_NANO_USD ? MAX_NANO_USD : cost) : 0n;
+    const priced = l.lease ? l.lease.lease.reservation !== null : l.reservation !== null;
+    const actual = priced ? (cost === null || cost < 0n ? 0n : cost > MAX_NANO_USD ? MAX_NANO_USD : cost) : 0n;
     let tokenDelta = 0;
     if (l.tpmScopes.length > 0) {
       // Every answer the provider billed (a retried empty answer included).
@@ -248,6 +289,10 @@ export class Limits {
       // After 60 s the estimate has left the window already: count the actual tokens, don't subtract it again.
       const stillCounted = Date.now() - l.countedAtMs < 59_000 ? l.estimatedTokens : 0;
       tokenDelta = tokens - stillCounted;
+    }
+    if (l.lease) {
+      this.leases!.finish(l.lease, actual, tokenDelta);
+      return;
     }
     if (!l.reservation && tokenDelta === 0) return;
     // One script call: the reservation becomes the cost, the TPM estimate the actual tokens.
@@ -278,6 +323,8 @@ export class Limits {
 
   /** Waits (bounded) for settles still on their way to Redis; for shutdown. */
   async drain(timeoutMs = 2000): Promise<void> {
+    // What the leases hold and did not use goes back; those with nothing running settle.
+    this.leases?.retireAll();
     if (this.inFlight === 0) return;
     await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }

@@ -53,6 +53,11 @@ export const proxyEnvSchema = baseEnvSchema.extend({
    */
   PROXY_LIMITS_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
   SWITCHYARD_LIMITS_PREFIX: limitsPrefix,
+  /**
+   * "on": a replica admits a busy key's requests against a slice of its limits' headroom
+   * leased from Redis (no Redis round trip on their path); "off": one admit per request.
+   */
+  PROXY_LIMITS_LEASES: z.enum(["on", "off"]).default("on"),
   /** Longest wait for one limits command before the fail mode applies. */
   PROXY_LIMITS_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
   /** On SIGTERM: how long in-flight requests (streams included) may run on before they are cut. */
