@@ -241,7 +241,16 @@ describe("leases", () => {
     const k = await newKey(team, { rpmLimit: 100_000, tpmLimit: 100_000_000 });
     const b = await newBudget({ orgId: globex.id, scope: "KEY", virtualKeyId: k.id, amountNanoUsd: 1_000_000_000_000n, period: "DAY", hard: true });
     await reload();
+    const admissions = async () => {
+      const text = (await call(`${base}/metrics`)).text;
+      const of = (via: string) => Number(new RegExp(`switchyard_limits_admissions_total\\{via="${via}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+      return { lease: of("lease"), redis: of("redis") };
+    };
+    const before = await admissions();
     const { remaining, commands } = await burst(base, running, k.key, 40);
+    // One admit of its own (the key's first request), 39 from leases.
+    const after = await admissions();
+    expect({ lease: after.lease - before.lease, redis: after.redis - before.redis }).toEqual({ lease: 39, redis: 1 });
     // The first request is admitted (and settled) on its own; the rest from leases of 2, 4,
     // 8, 16 and 32: each costs its admit, the TPM corrections sent when it is used up, and
     // its settle once its last request is over: 17 at most (a lease of an earlier test's key

@@ -219,6 +219,7 @@ export class Limits {
         }
       }
       if (ticket) {
+        this.opts.metrics.countAdmission("lease");
         if (scopes.length > 0) setRateLimitHeaders(res, scopes, ticket.rate);
         ctx.limits = { tpmScopes: tokensCounted ? tpmScopes : [], estimatedTokens, countedAtMs: now.getTime(), reservation: null, lease: ticket, settled: false };
         return;
@@ -240,6 +241,7 @@ export class Limits {
       this.unavailable("admit", err);
       return;
     }
+    this.opts.metrics.countAdmission("redis");
     if (leases) leases.learn(key.id, snapshot, admitted);
     const rateResult = admitted.rate;
     const reservation = admitted.reservation;

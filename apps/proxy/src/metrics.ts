@@ -25,6 +25,7 @@ export class ProxyMetrics {
   private spoolEvents = 0;
   private readonly limited = { rate_limit: 0, budget: 0 };
   private readonly limitsErrors = new Map<string, number>();
+  private readonly admissions = { lease: 0, redis: 0 };
   private snapshotLoadedAt: number | null = null;
   private readonly attempts = new Map<string, { labels: Record<string, string>; value: number }>();
   private readonly cacheResults = new Map<string, number>();
@@ -79,6 +80,11 @@ export class ProxyMetrics {
     this.limited[reason]++;
   }
 
+  /** A request checked against its limits: from a lease held by this replica, or by its own Redis admit. */
+  countAdmission(via: "lease" | "redis"): void {
+    this.admissions[via]++;
+  }
+
   /** A limits command that failed (Redis down, timeout); `op` is consume, reserve, settle or correct. */
   countLimitsError(op: "admit" | "settle"): void {
     this.limitsErrors.set(op, (this.limitsErrors.get(op) ?? 0) + 1);
@@ -119,6 +125,10 @@ export class ProxyMetrics {
     out.push("# HELP switchyard_proxy_limited_requests_total Requests refused with 429 by the gateway's own rate limits or budgets.");
     out.push("# TYPE switchyard_proxy_limited_requests_total counter");
     for (const [reason, v] of Object.entries(this.limited)) out.push(`switchyard_proxy_limited_requests_total${labels({ reason })} ${v}`);
+
+    out.push("# HELP switchyard_limits_admissions_total Requests checked against rate limits and budgets, by how: against a lease this replica holds, or by a Redis admit of their own.");
+    out.push("# TYPE switchyard_limits_admissions_total counter");
+    for (const [via, v] of Object.entries(this.admissions)) out.push(`switchyard_limits_admissions_total${labels({ via })} ${v}`);
 
     out.push("# HELP switchyard_limits_errors_total Rate-limit and budget commands that failed (Redis unreachable or slow), by operation.");
     out.push("# TYPE switchyard_limits_errors_total counter");
