@@ -186,6 +186,42 @@ local function reserve(KEYS, ARGV, k0, a0, n)
   return {1, minFree}
 end
 
+-- Part of a reservation becomes spend, and the reservation keeps the rest: 'rel' of its
+-- amount leaves reserved (no more than it holds) and 'spend' is added to spent, in every
+-- budget that holds it (or, expired, remembers its id). For a lease: its finished
+-- requests' cost must not wait for its last request. Reply: {1} done, {0} not found
+-- (settled already). ARGV: reservationId, release, spend, keyTtlMs.
+local function trim(KEYS, ARGV, k0, a0, n)
+  local rid, rel, spend, keyTtl = ARGV[a0 + 1], ARGV[a0 + 2] + 0, ARGV[a0 + 3], ARGV[a0 + 4]
+  local spendNum = spend + 0
+  local done = 0
+  for i = 1, n do
+    local b = k0 + (i - 1) * 5
+    local amt = tonumber(redis.call('HGET', KEYS[b + 3], rid))
+    local found = false
+    if amt then
+      local r = rel
+      if r > amt then r = amt end
+      if r > 0 then
+        release(KEYS[b + 2], string.format('%.0f', r), keyTtl)
+        redis.call('HSET', KEYS[b + 3], rid, string.format('%.0f', amt - r))
+      end
+      found = true
+    elseif redis.call('SISMEMBER', KEYS[b + 5], rid) == 1 then
+      found = true
+    end
+    if found then
+      done = 1
+      if spendNum > 0 then
+        local spent = redis.call('INCRBY', KEYS[b + 1], spend)
+        runSpent[KEYS[b + 1]] = spent
+        if spent <= spendNum then redis.call('PEXPIRE', KEYS[b + 1], keyTtl) end
+      end
+    end
+  end
+  return {done}
+end
+
 local function settle(KEYS, ARGV, k0, a0, n)
   local rid, actual, keyTtl = ARGV[a0 + 1], ARGV[a0 + 2], ARGV[a0 + 3]
   local actualNum = actual + 0
@@ -354,6 +390,19 @@ export function settleCall(
   if (reservation.budgets.length === 0) return null;
   const keys = allPeriodKeys(reservation.budgets, options);
   return { keys, args: [reservation.reservationId, actual, PERIOD_KEY_TTL_MS] };
+}
+
+/** KEYS and ARGV of the trim function (a lease's partial settle), or null when the reservation holds no budget. */
+export function trimCall(
+  reservation: { reservationId: string; budgets: readonly BudgetTarget[] },
+  releaseNanoUsd: bigint,
+  spendNanoUsd: bigint,
+  options: KeyOptions = {},
+): { keys: string[]; args: (string | number)[] } | null {
+  const release = checkAmount(releaseNanoUsd, "releaseNanoUsd");
+  const spend = checkAmount(spendNanoUsd, "spendNanoUsd");
+  if (reservation.budgets.length === 0) return null;
+  return { keys: allPeriodKeys(reservation.budgets, options), args: [reservation.reservationId, release, spend, PERIOD_KEY_TTL_MS] };
 }
 
 /**

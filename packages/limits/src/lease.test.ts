@@ -139,6 +139,33 @@ describe("LimitLeases", () => {
     expect(await readBudget(redis[1]!, w2.budgets[0]!, { prefix })).toEqual({ spentNanoUsd: 4_000n, reservedNanoUsd: 0n });
   });
 
+  it("a finished request's cost reaches Redis when its lease retires, not when the lease's last request ends", async () => {
+    const r = replica(redis[0]!);
+    const w = world(null, null, 1_000_000_000_000n);
+    await startOfSecond(800);
+    // On its own, then a lease of 2 used up by two quick requests.
+    for (let i = 0; i < 3; i++) (await r.admit(w.id, w.demand(0, 5_000n)))!(1_000n, 0);
+    // A lease of 4: one request finishes before the lease retires, two run on (one of them a long stream).
+    const quick = (await r.admit(w.id, w.demand(0, 5_000n)))!;
+    const later = (await r.admit(w.id, w.demand(0, 5_000n)))!;
+    const long = (await r.admit(w.id, w.demand(0, 5_000n)))!;
+    expect(r.exact()).toBe(1);
+    quick(2_000n, 0);
+    r.leases.retireAll();
+    await r.idle();
+    const budget = () => readBudget(redis[1]!, w.budgets[0]!, { prefix });
+    // Spent: all that finished; held: the worst cases of the two running, nothing more.
+    expect(await budget()).toEqual({ spentNanoUsd: 5_000n, reservedNanoUsd: 10_000n });
+    // One of them finishes: its cost is spent now, not when the long one ends.
+    later(3_000n, 0);
+    await r.idle();
+    expect(await budget()).toEqual({ spentNanoUsd: 8_000n, reservedNanoUsd: 5_000n });
+    long(4_000n, 0);
+    await r.idle();
+    expect(await budget()).toEqual({ spentNanoUsd: 12_000n, reservedNanoUsd: 0n });
+    expect(await readBudget(redis[1]!, w.budgets[1]!, { prefix })).toEqual({ spentNanoUsd: 12_000n, reservedNanoUsd: 0n });
+  });
+
   it("three replicas never admit more than a limit, and near it every request is decided by Redis", async () => {
     const replicas = [replica(redis[0]!), replica(redis[1]!), replica(redis[2]!)];
     const w = world(1_000, null, 1_000_000_000_000n);

@@ -12,9 +12,13 @@
  *   did not use leaves that bucket again (`adjustWindows` with a negative count).
  * - Its money is one budget reservation (id `lease:<uuid>`) of `size × worst case`.
  *   Requests take their worst case from it and give back the difference to their actual
- *   cost when they finish; once the lease is retired and its last request has finished,
- *   the reservation is settled to the sum of their actual costs (one settle, which is
- *   idempotent and outlives a crash as any reservation does: it expires after its TTL).
+ *   cost when they finish. When the lease retires, the reservation shrinks to the worst
+ *   cases of its requests still running and the finished ones' costs are spent (a trim);
+ *   each later one trims its own when it finishes, and the last settles the reservation.
+ *   So a finished request's cost reaches Redis at most about a second after it finished
+ *   (never held back by a long stream of the same lease), and the worker, which raises
+ *   Redis's spent to what Postgres recorded, leaves the last seconds' rows to these
+ *   settles. A crashed replica's reservations expire after their TTL as any do.
  * - TPM corrections (actual − estimated tokens) of its requests are summed and sent when
  *   it retires (or with its settle, once its last request finishes). Admission counts
  *   estimates, as an admit of its own does; the corrections reach the window up to a
@@ -35,7 +39,7 @@ import { randomUUID } from "node:crypto";
 import { type BudgetRef, type BudgetTarget, MAX_NANO_USD } from "./budget";
 import type { KeyOptions } from "./keys";
 import type { RateLimitResult, RateLimitScope } from "./rate-limit";
-import { adjustWindows, admitLimits, type AdmitLimitsResult, settleLimits } from "./request";
+import { adjustWindows, admitLimits, type AdmitLimitsResult, settleLimits, trimReservation } from "./request";
 import type { LimitsRedis } from "./script";
 
 /** What one request needs, as the caller worked it out for an admit of its own. */
@@ -70,6 +74,11 @@ class Lease {
   tokensLeft: number;
   /** Money neither held by a running request nor spent: size × worst case to start with. */
   moneyFree: bigint;
+  /** What the reservation holds in Redis now (size × worst case, until a trim). */
+  reservedNanoUsd: bigint;
+  /** The worst cases of its requests still running. */
+  held = 0n;
+  /** The recorded costs of its finished requests not yet in Redis. */
   spent = 0n;
   inFlight = 0;
   /** Summed TPM corrections of the requests that finished while it was current. */
@@ -93,6 +102,7 @@ class Lease {
     this.reqsLeft = size;
     this.tokensLeft = tokens;
     this.moneyFree = amount;
+    this.reservedNanoUsd = amount;
   }
 }
 
@@ -148,7 +158,10 @@ export class LimitLeases {
     if (l.reservation && d.amountNanoUsd > l.moneyFree) return null;
     l.reqsLeft--;
     if (countsTokens) l.tokensLeft -= d.estimatedTokens;
-    if (l.reservation) l.moneyFree -= d.amountNanoUsd;
+    if (l.reservation) {
+      l.moneyFree -= d.amountNanoUsd;
+      l.held += d.amountNanoUsd;
+    }
     l.inFlight++;
     l.used++;
     const g = l.granted;
@@ -202,6 +215,9 @@ export class LimitLeases {
         await h.pending;
         const t = this.take(holderId, signature, d);
         if (t) return t;
+        // Refused, or taken by the others waiting: ask for the next only if there is still room for one.
+        size = this.size(holderId, signature, d);
+        if (size <= 1) return null;
         continue;
       }
       const p = this.grant(h, signature, d, size);
@@ -228,8 +244,16 @@ export class LimitLeases {
   finish(ticket: LeaseTicket, actualNanoUsd: bigint, tokenDelta: number): void {
     const l = ticket.lease;
     l.inFlight--;
-    l.spent += actualNanoUsd;
-    if (l.reservation) l.moneyFree += ticket.amountNanoUsd - actualNanoUsd;
+    if (l.reservation) {
+      l.held -= ticket.amountNanoUsd;
+      if (!l.retired) l.moneyFree += ticket.amountNanoUsd - actualNanoUsd;
+    }
+    if (l.retired && l.inFlight > 0) {
+      // Others still run: this one's worst case leaves the reservation and its cost is spent now.
+      this.trim(l, ticket.amountNanoUsd, actualNanoUsd);
+    } else {
+      l.spent += actualNanoUsd;
+    }
     if (l.tpmScopes.length > 0) {
       const h = l.holder;
       h.tokensBeyondEstimate += (Math.max(0, tokenDelta) - h.tokensBeyondEstimate) / 8;
@@ -316,6 +340,21 @@ export class LimitLeases {
     l.tokensLeft = 0;
     l.tokenDelta = 0;
     if (l.inFlight === 0) this.close(l);
+    // Requests still run (a long stream, say): what they do not hold goes back, and the
+    // finished ones' cost is spent now, not when the last of them ends.
+    else {
+      this.trim(l, l.reservedNanoUsd - l.held, l.spent);
+      l.spent = 0n;
+    }
+  }
+
+  private trim(l: Lease, releaseNanoUsd: bigint, spendNanoUsd: bigint): void {
+    if (!l.reservation) return;
+    const release = releaseNanoUsd > l.reservedNanoUsd ? l.reservedNanoUsd : releaseNanoUsd;
+    l.reservedNanoUsd -= release;
+    if (release === 0n && spendNanoUsd === 0n) return;
+    const spend = spendNanoUsd > MAX_NANO_USD ? MAX_NANO_USD : spendNanoUsd;
+    this.opts.track("settle", trimReservation(this.redis, l.reservation, release, spend, { prefix: this.opts.prefix }));
   }
 
   /** Retired and nothing running: the last corrections land, and the reservation becomes what its requests cost. */

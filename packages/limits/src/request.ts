@@ -7,40 +7,47 @@
  * The calls of one event-loop turn (all requests admitted, or settled, in that turn) go
  * to Redis as one script call (BatchedScript), each still atomic on its own.
  */
-import { BUDGET_LUA, type BudgetRef, type BudgetTarget, parseReserveReply, reserveCall, type ReserveResult, settleCall } from "./budget";
+import { BUDGET_LUA, type BudgetRef, type BudgetTarget, parseReserveReply, reserveCall, type ReserveResult, settleCall, trimCall } from "./budget";
 import { type KeyOptions, rateLimitKeys } from "./keys";
 import { consumeCall, correctCall, parseConsumeReply, RATE_LIMIT_LUA, type RateLimitResult, type RateLimitScope, UNLIMITED } from "./rate-limit";
 import { BatchedScript, type LimitsRedis } from "./script";
 
 /**
- * Settle (kind 0) — KEYS: the settle keys (5 per budget), then the TPM keys to correct.
+ * Trim (kind 0) — a lease's partial settle: KEYS the budgets' keys (5 per budget), ARGV as
+ * BUDGET_LUA's trim. First in a batch: a lease trimmed and then settled in the same turn
+ * (its last request over at once) must find its reservation still there.
+ *
+ * Settle (kind 1) — KEYS: the settle keys (5 per budget), then the TPM keys to correct.
  * ARGV: #settle keys, #settle args, the settle args, then the correct args.
  * Reply: the settle reply ({1} settled, {0} settled already or never reserved; {1} with no reservation).
  * Nobody waits for a settle, but it must not be held back either: the client may send its
  * next request, to any replica, the moment it has its answer, and a reservation still held
  * then would refuse it early. So settles batch per turn like admits, not over a window.
  *
- * Admit (kind 1) — KEYS: the rate-limit keys (4 per scope), then the budget keys (5 per budget).
+ * Admit (kind 2) — KEYS: the rate-limit keys (4 per scope), then the budget keys (5 per budget).
  * ARGV: #rate keys, #rate args, #budget keys, the rate args, then the budget args.
  * Reply: {rateReply, budgetReply}; budgetReply is {2} when the rate limit refused and no
  * reservation was tried. A request refused by a budget keeps its RPM count (it was a
  * request) but its estimated tokens leave the TPM windows again (none were used).
  *
- * Both go in the same batch, settles first: the settles this replica has made reach Redis
- * before its later admits, in one script call per turn.
- */
-const SETTLE = 0;
-const ADMIT = 1;
-/**
- * Lease (kind 2): as admit, for `requests` requests at once (ARGV[4]), and a budget refusal
+ * Lease (kind 3): as admit, for `requests` requests at once (ARGV[4]), and a budget refusal
  * takes the requests back out of the RPM windows too (a lease refused is no request: the
  * request that asked for it is then admitted, or refused, on its own).
+ *
+ * All go in the same batch in that order: the settles this replica has made reach Redis
+ * before its later admits, in one script call per turn.
  */
-const LEASE = 2;
+const TRIM = 0;
+const SETTLE = 1;
+const ADMIT = 2;
+const LEASE = 3;
 const LIMITS = new BatchedScript(
   `${RATE_LIMIT_LUA}
 ${BUDGET_LUA}`,
   [
+    `
+return trim(KEYS, ARGV, 0, 0, #KEYS / 5)
+`,
     `
 local nsk, nsa = ARGV[1] + 0, ARGV[2] + 0
 local s = {1}
@@ -178,4 +185,23 @@ export async function adjustWindows(
   const minute = second - (second % 60);
   const keys = scopes.map((s) => rateLimitKeys(s.scope, s.id, minute, options)[dimension === "rpm" ? 0 : 2]!);
   await LIMITS.run(redis, keys, [0, 0, second, delta], SETTLE);
+}
+
+/**
+ * Part of a reservation becomes spend: `releaseNanoUsd` of it is given back (no more than
+ * it holds) and `spendNanoUsd` is added to spent, in every budget it was made against; the
+ * rest stays reserved until settleLimits. Returns false when the reservation was settled
+ * already (nothing changed).
+ */
+export async function trimReservation(
+  redis: LimitsRedis,
+  reservation: { reservationId: string; budgets: readonly BudgetTarget[] },
+  releaseNanoUsd: bigint,
+  spendNanoUsd: bigint,
+  options: KeyOptions = {},
+): Promise<boolean> {
+  const call = trimCall(reservation, releaseNanoUsd, spendNanoUsd, options);
+  if (!call) return true;
+  const reply = await LIMITS.run(redis, call.keys, call.args, TRIM);
+  return Number(reply[0]) === 1;
 }
