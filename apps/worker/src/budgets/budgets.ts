@@ -128,17 +128,32 @@ function scopeColumn(scope: BudgetScope): Prisma.Sql {
   }
 }
 
-/** Spend (nano-USD) recorded in Postgres for the budget's scope in [start, end); unpriced requests count 0. */
+/**
+ * How long after its row reached Postgres a request's cost is surely in Redis too: a
+ * proxy admitting a busy key against a lease spends its finished requests' costs in Redis
+ * when the lease retires, up to about a second after they finished (and the usage event
+ * can reach Postgres sooner than that). Reconciliation raises Redis only to the rows
+ * older than this, or it would count those costs twice.
+ */
+export const RECONCILE_MARGIN_SECONDS = 10;
+
+/**
+ * Spend (nano-USD) recorded in Postgres for the budget's scope in [start, end); unpriced
+ * requests count 0. `total` is every row (for alerts); `settled` only rows ingested more
+ * than RECONCILE_MARGIN_SECONDS ago by the database's clock (for reconciliation).
+ */
 export async function recordedSpend(
   prisma: PrismaClient,
   budget: Pick<TrackedBudget, "scope" | "scopeId">,
   window: PeriodWindow,
-): Promise<bigint> {
-  const [row] = await prisma.$queryRaw<{ spent: bigint }[]>`
-    SELECT COALESCE(SUM("costNanoUsd"), 0)::bigint AS spent FROM request_logs
+): Promise<{ total: bigint; settled: bigint }> {
+  const [row] = await prisma.$queryRaw<{ total: bigint; settled: bigint }[]>`
+    SELECT COALESCE(SUM("costNanoUsd"), 0)::bigint AS total,
+      COALESCE(SUM("costNanoUsd") FILTER (WHERE "ingestedAt" < now() - make_interval(secs => ${RECONCILE_MARGIN_SECONDS})), 0)::bigint AS settled
+    FROM request_logs
     WHERE ${scopeColumn(budget.scope)} = ${budget.scopeId}
       AND "createdAt" >= ${window.start} AND "createdAt" < ${window.end}`;
-  return BigInt(row?.spent ?? 0n);
+  return { total: BigInt(row?.total ?? 0n), settled: BigInt(row?.settled ?? 0n) };
 }
 
 export interface SpendLine {

@@ -101,11 +101,13 @@ async function checkBudget(
 ): Promise<{ raised: boolean; alertSent: boolean }> {
   const now = deps.clock.now();
   const window = currentPeriod(budget, now);
-  const spent = await recordedSpend(deps.prisma, budget, window);
+  const recorded = await recordedSpend(deps.prisma, budget, window);
+  const spent = recorded.total;
 
   let raised = false;
   try {
-    const floor = spent > MAX_NANO_USD ? MAX_NANO_USD : spent;
+    // Only rows old enough that their cost is surely in Redis already (RECONCILE_MARGIN_SECONDS).
+    const floor = recorded.settled > MAX_NANO_USD ? MAX_NANO_USD : recorded.settled;
     const target = { id: budget.id, periodStart: window.start };
     const options = { prefix: deps.limitsPrefix };
     // Read first only to log what changed; the raise itself is atomic and never lowers.

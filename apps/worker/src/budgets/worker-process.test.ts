@@ -60,6 +60,8 @@ describe("worker process", () => {
       data: {
         requestId: "req_process",
         createdAt: now,
+        // Older than the reconciliation margin: its cost would be in Redis already.
+        ingestedAt: new Date(now.getTime() - 60_000),
         orgId: org.id,
         teamId: team.id,
         virtualKeyId: key.id,
