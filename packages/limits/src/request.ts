@@ -25,14 +25,12 @@ import { BatchedScript, type LimitsRedis } from "./script";
  * then would refuse it early. So settles batch per turn like admits, not over a window.
  *
  * Admit (kind 2) — KEYS: the rate-limit keys (4 per scope), then the budget keys (5 per budget).
- * ARGV: #rate keys, #rate args, #budget keys, the rate args, then the budget args.
+ * ARGV: #rate keys, #rate args, #budget keys, #requests, the rate args, then the budget args.
  * Reply: {rateReply, budgetReply}; budgetReply is {2} when the rate limit refused and no
  * reservation was tried. A request refused by a budget keeps its RPM count (it was a
- * request) but its estimated tokens leave the TPM windows again (none were used).
- *
- * Lease (kind 3): as admit, for `requests` requests at once (ARGV[4]), and a budget refusal
- * takes the requests back out of the RPM windows too (a lease refused is no request: the
- * request that asked for it is then admitted, or refused, on its own).
+ * request) but its estimated tokens leave the TPM windows again (none were used). A lease
+ * (#requests > 1) refused by a budget takes its requests back out too: a lease refused is
+ * no request (the request that asked for it is then admitted, or refused, on its own).
  *
  * All go in the same batch in that order: the settles this replica has made reach Redis
  * before its later admits, in one script call per turn.
@@ -40,7 +38,6 @@ import { BatchedScript, type LimitsRedis } from "./script";
 const TRIM = 0;
 const SETTLE = 1;
 const ADMIT = 2;
-const LEASE = 3;
 const LIMITS = new BatchedScript(
   `${RATE_LIMIT_LUA}
 ${BUDGET_LUA}`,
@@ -56,18 +53,6 @@ if #KEYS > nsk then correct(KEYS, ARGV, nsk, 2 + nsa, #KEYS - nsk) end
 return s
 `,
     `
-local nrk, nra, nbk = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0
-local rate = {1, 0, 0, 0, -1, -1, -1, -1}
-if nrk > 0 then rate = consume(KEYS, ARGV, 0, 3, nrk / 4) end
-if rate[1] ~= 1 then return {rate, {2}} end
-local budget = {1}
-if nbk > 0 then
-  budget = reserve(KEYS, ARGV, nrk, 3 + nra, nbk / 5)
-  if budget[1] == 0 and nrk > 0 then uncountTokens(KEYS, ARGV, 0, 3, nrk / 4) end
-end
-return {rate, budget}
-`,
-    `
 local nrk, nra, nbk, reqs = ARGV[1] + 0, ARGV[2] + 0, ARGV[3] + 0, ARGV[4]
 local rate = {1, 0, 0, 0, -1, -1, -1, -1}
 if nrk > 0 then rate = consume(KEYS, ARGV, 0, 4, nrk / 4, reqs) end
@@ -77,7 +62,7 @@ if nbk > 0 then
   budget = reserve(KEYS, ARGV, nrk, 4 + nra, nbk / 5)
   if budget[1] == 0 and nrk > 0 then
     uncountTokens(KEYS, ARGV, 0, 4, nrk / 4)
-    uncountRequests(KEYS, ARGV, 0, 4, nrk / 4, reqs)
+    if reqs ~= '1' then uncountRequests(KEYS, ARGV, 0, 4, nrk / 4, reqs) end
   end
 end
 return {rate, budget}
@@ -129,9 +114,8 @@ export async function admitLimits(redis: LimitsRedis, input: AdmitLimitsInput, o
   const keys = rateKeys.concat(budgetKeys);
   const requests = input.requests ?? 1;
   if (!Number.isSafeInteger(requests) || requests < 1) throw new RangeError(`requests must be a positive integer, got ${requests}`);
-  const head: (string | number)[] = requests === 1 ? [rateKeys.length, rateArgs.length, budgetKeys.length] : [rateKeys.length, rateArgs.length, budgetKeys.length, requests];
-  const args = head.concat(rateArgs, budgetArgs);
-  const reply = (await LIMITS.run(redis, keys, args, requests === 1 ? ADMIT : LEASE)) as unknown as [
+  const args = ([rateKeys.length, rateArgs.length, budgetKeys.length, requests] as (string | number)[]).concat(rateArgs, budgetArgs);
+  const reply = (await LIMITS.run(redis, keys, args, ADMIT)) as unknown as [
     unknown[],
     unknown[],
   ];
