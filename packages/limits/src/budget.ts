@@ -186,6 +186,14 @@ local function reserve(KEYS, ARGV, k0, a0, n)
   return {1, minFree}
 end
 
+-- Adds a cost to a period's spent (amount a decimal string, num its value); a counter this
+-- creates gets its TTL.
+local function addSpent(spentKey, amount, num, keyTtl)
+  local spent = redis.call('INCRBY', spentKey, amount)
+  runSpent[spentKey] = spent
+  if spent <= num then redis.call('PEXPIRE', spentKey, keyTtl) end
+end
+
 -- Part of a reservation becomes spend, and the reservation keeps the rest: 'rel' of its
 -- amount leaves reserved (no more than it holds) and 'spend' is added to spent, in every
 -- budget that holds it (or, expired, remembers its id). For a lease: its finished
@@ -212,11 +220,7 @@ local function trim(KEYS, ARGV, k0, a0, n)
     end
     if found then
       done = 1
-      if spendNum > 0 then
-        local spent = redis.call('INCRBY', KEYS[b + 1], spend)
-        runSpent[KEYS[b + 1]] = spent
-        if spent <= spendNum then redis.call('PEXPIRE', KEYS[b + 1], keyTtl) end
-      end
+      if spendNum > 0 then addSpent(KEYS[b + 1], spend, spendNum, keyTtl) end
     end
   end
   return {done}
@@ -239,9 +243,7 @@ local function settle(KEYS, ARGV, k0, a0, n)
       found = true
     end
     if found then
-      local spent = redis.call('INCRBY', KEYS[b + 1], actual)
-      runSpent[KEYS[b + 1]] = spent
-      if spent <= actualNum then redis.call('PEXPIRE', KEYS[b + 1], keyTtl) end
+      addSpent(KEYS[b + 1], actual, actualNum, keyTtl)
       settled = 1
     end
   end
