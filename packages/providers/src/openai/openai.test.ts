@@ -4,6 +4,7 @@ import { expectedStreamBody, loadFixtures } from "@switchyard/mock-upstream/fixt
 import { getProviderAdapter } from "../index";
 import { openAiAdapter, openAiCompatibleAdapter, type OpenAiStreamState } from "./index";
 import { toTokenUsage } from "./usage";
+import { usageObjectAt } from "./stream";
 
 const fx = loadFixtures();
 const target = { baseUrl: null, apiKey: "sk-provider", upstreamModel: "gpt-4o-2024-08-06" };
@@ -272,5 +273,17 @@ describe("openai stream: events after the first content are forwarded without be
       expect(results[0]!.done).toBe(true);
       expect(results[0]!.output).not.toContain('"choices":[]');
     }
+  });
+});
+
+describe("usageObjectAt", () => {
+  it("finds a usage key that opens an object, and only that", () => {
+    expect(usageObjectAt('{"usage":null,"x":1}')).toBe(-1);
+    expect(usageObjectAt('{"usage":null,"usage":{"a":1}}')).toBe(14);
+    expect(usageObjectAt('{"a":1, "usage" :\n\t{ }')).toBe(8);
+    expect(usageObjectAt('{"content":"\\"usage\\": {"}')).toBe(-1);
+    expect(usageObjectAt('{"usage": [1]}')).toBe(-1);
+    expect(usageObjectAt('{"usage"')).toBe(-1);
+    expect(usageObjectAt('"usage":{', 1)).toBe(-1);
   });
 });

@@ -31,12 +31,30 @@ interface ChunkShape {
 }
 
 /**
- * Whether a chunk's JSON can hold a usage object. JSON escapes quotes inside strings, so
- * `"usage"` followed by `:` and `{` only ever appears as the key itself; a false positive
- * would only cost a parse. Chunks after the first content that cannot carry usage are
- * forwarded without parsing (most of a stream).
+ * Where the first `"usage"` key followed by `:` and `{` starts in `text`, or -1. JSON
+ * escapes quotes inside strings, so that sequence only ever appears as the key itself; a
+ * false positive would only cost a parse. Chunks after the first content that cannot carry
+ * usage are forwarded without parsing (most of a stream). indexOf and a look at what follows,
+ * not a RegExp: every OpenAI chunk has `"usage":null`, and the RegExp cost several times as
+ * much per stream.
  */
-const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+export function usageObjectAt(text: string, from = 0): number {
+  for (let at = text.indexOf('"usage"', from); at !== -1; at = text.indexOf('"usage"', at + 7)) {
+    let i = skipJsonSpace(text, at + 7);
+    if (text.charCodeAt(i) !== 58 /* : */) continue;
+    i = skipJsonSpace(text, i + 1);
+    if (text.charCodeAt(i) === 123 /* { */) return at;
+  }
+  return -1;
+}
+
+function skipJsonSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return i;
+    i++;
+  }
+}
 
 const nonEmpty = (v: unknown) => (typeof v === "string" ? v.length > 0 : Array.isArray(v) ? v.length > 0 : false);
 
@@ -61,7 +79,7 @@ function applyEvents(state: OpenAiStreamState, sse: SseParserState, events: SseE
       output += ev.raw;
       continue;
     }
-    if (sawContent && !USAGE_OBJECT.test(ev.data)) {
+    if (sawContent && usageObjectAt(ev.data) === -1) {
       output += ev.raw;
       continue;
     }
@@ -94,10 +112,10 @@ function applyEvents(state: OpenAiStreamState, sse: SseParserState, events: SseE
  */
 function untouchedPrefix(text: string): number {
   if (text.includes("\r")) return 0;
-  const usage = USAGE_OBJECT.exec(text);
+  const usage = usageObjectAt(text);
   const done = text.indexOf("[DONE]");
   let stop = text.length;
-  if (usage) stop = usage.index;
+  if (usage !== -1) stop = usage;
   if (done !== -1 && done < stop) stop = done;
   if (stop < 2) return 0;
   const at = text.lastIndexOf("\n\n", stop - 2);
