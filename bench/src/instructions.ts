@@ -11,7 +11,7 @@
  *
  * Runs the Switchyard proxy (apps/proxy/dist, as built) under callgrind with instrumentation
  * off, warms it up, then counts --count requests per scenario and prints instructions per
- * request (millions). With --floor the floor proxy (src/floor.ts) is counted the same way,
+ * request (millions). With --floor the floor proxy (src/floor.mjs) is counted the same way,
  * for the ratio. --out keeps the dumps (one per scenario and process; with --names also node's
  * perf map, perf-<pid>.map, to name JIT addresses in them) for
  * `callgrind_annotate`: V8's own functions (GC, builtins, runtime) by name, JIT-compiled
@@ -184,7 +184,7 @@ try {
   const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
 
   if (values.floor) {
-    const floor = await startServerScript("floor.ts", ["--upstream", upstreamOrigin], callgrindPrefix(outDir), { timeoutMs: 300_000, nodeFlags: NODE_FLAGS });
+    const floor = await startServerScript("floor.mjs", ["--upstream", upstreamOrigin], callgrindPrefix(outDir), { timeoutMs: 300_000, nodeFlags: NODE_FLAGS });
     children.push(floor.child);
     await countTarget("floor", floor.child, `http://127.0.0.1:${floor.port}`, { authorization: `Bearer ${BENCH_PROVIDER_KEY}` }, outDir);
     await stopChild(floor.child);

@@ -43,9 +43,13 @@ export function spawnNode(pin: string[], nodeArgs: string[], options: SpawnOptio
   return spawn(cmd, pin.length > 0 ? [...pinArgs, process.execPath, ...nodeArgs] : nodeArgs, options);
 }
 
-/** `node [...nodeFlags] --import tsx <script> ...args` in the bench package, behind `pin`. */
+/**
+ * `node [...nodeFlags] --import tsx <script> ...args` in the bench package, behind `pin`; a
+ * `.mjs` script (the floor) runs without tsx, whose loader would count in its memory.
+ */
 export function spawnScript(script: string, args: string[], pin: string[], stdio: "pipe" | "ignore" = "pipe", nodeFlags: string[] = []): ChildProcess {
-  return spawnNode(pin, [...nodeFlags, "--import", "tsx", path.join(benchDir, "src", script), ...args], { cwd: benchDir, stdio: ["ignore", stdio, "inherit"] });
+  const loader = script.endsWith(".mjs") ? [] : ["--import", "tsx"];
+  return spawnNode(pin, [...nodeFlags, ...loader, path.join(benchDir, "src", script), ...args], { cwd: benchDir, stdio: ["ignore", stdio, "inherit"] });
 }
 
 /** Starts a server script and resolves with its port (the `{"port":N}` line it prints). */

@@ -206,7 +206,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     );
     children.push(upstream.child);
     const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
-    const floor = await startServerScript("floor.ts", ["--upstream", upstreamOrigin], pinPrefix(pinning?.proxy));
+    const floor = await startServerScript("floor.mjs", ["--upstream", upstreamOrigin], pinPrefix(pinning?.proxy));
     children.push(floor.child);
 
     const databaseUrl = await prepareTestDatabase(opts.databaseName ?? "switchyard_bench_suite");
