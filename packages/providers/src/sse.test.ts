@@ -94,6 +94,18 @@ describe("SSE parser against the reference", () => {
       for (let i = 0; i < lines; i++) text += (parts[next(parts.length)] ?? "") + (endings[next(endings.length)] ?? "");
       const expected = referenceEvents(text);
       expect(feedAll([text])).toEqual(expected);
+      // One event at a time, as the OpenAI transform reads up to the first content.
+      const oneByOne: SseEvent[] = [];
+      let state = initialSseState;
+      for (let rest = text; ; ) {
+        const one = feedSseOne(state, rest);
+        state = one.state;
+        if (one.event === null) break;
+        oneByOne.push(one.event);
+        rest = one.rest;
+      }
+      oneByOne.push(...flushSse(state).events);
+      expect(oneByOne).toEqual(expected);
       const size = 1 + next(6);
       const pieces: string[] = [];
       for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));

@@ -89,8 +89,11 @@ export function feedSse(state: SseParserState, text: string): { state: SseParser
  */
 export function feedSseOne(state: SseParserState, text: string): { state: SseParserState; event: SseEvent | null; rest: string } {
   const buffer = state.buffer + text;
-  const hasCr = buffer.includes("\r");
-  const t = findTerminator(buffer, 0, hasCr);
+  // Only the first event's text is looked at for a CR, not all of it: a caller reads a long
+  // text this way event after event, and must not scan all the rest each time.
+  const nn = buffer.indexOf("\n\n");
+  const hasCr = (nn === -1 ? buffer : buffer.slice(0, nn)).includes("\r");
+  const t = hasCr ? findTerminator(buffer, 0, true) : nn === -1 ? null : { at: nn, length: 2 };
   if (t === null) return { state: { buffer }, event: null, rest: "" };
   const end = t.at + t.length;
   const fields = parseFields(buffer, 0, t.at, hasCr);
