@@ -17,7 +17,8 @@ const CLOSE_ARRAY = 0x5d;
 /** Strings longer than this are skipped with a native search for the closing quote. */
 const SHORT_STRING = 48;
 
-const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+/** JSON whitespace, as a byte or a UTF-16 code unit. */
+export const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** Whether the quote at `q` is escaped: an odd number of backslashes (after `floor`) precede it. */
 function escaped(b: Buffer, q: number, floor: number): boolean {

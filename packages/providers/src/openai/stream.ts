@@ -1,4 +1,5 @@
 import type { TokenUsage } from "@switchyard/contracts";
+import { isSpace } from "../json-member";
 import { feedSse, feedSseOne, flushSse, initialSseState, type SseEvent, type SseParserState } from "../sse";
 import type { StreamStep } from "../types";
 import { toTokenUsage } from "./usage";
@@ -49,11 +50,8 @@ export function usageObjectAt(text: string, from = 0): number {
 }
 
 function skipJsonSpace(text: string, i: number): number {
-  for (;;) {
-    const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return i;
-    i++;
-  }
+  while (isSpace(text.charCodeAt(i))) i++;
+  return i;
 }
 
 const nonEmpty = (v: unknown) => (typeof v === "string" ? v.length > 0 : Array.isArray(v) ? v.length > 0 : false);
