@@ -13,6 +13,23 @@ function feedAll(pieces: string[]): SseEvent[] {
   return out;
 }
 
+/** The pieces read with feedSseOne, event after event, then flushed. */
+function feedOneByOne(pieces: string[]): SseEvent[] {
+  let state = initialSseState;
+  const events: SseEvent[] = [];
+  for (const piece of pieces) {
+    for (let rest = piece; ; ) {
+      const one = feedSseOne(state, rest);
+      state = one.state;
+      if (one.event === null) break;
+      events.push(one.event);
+      rest = one.rest;
+    }
+  }
+  events.push(...flushSse(state).events);
+  return events;
+}
+
 describe("SSE parser", () => {
   it("yields whole events however the bytes are split, keeping the raw text", () => {
     const text = 'event: message\ndata: {"a":1}\n\n: keep-alive\n\ndata: line1\r\ndata: line2\r\n\r\ndata: [DONE]';
@@ -31,19 +48,9 @@ describe("SSE parser, one event at a time", () => {
   it("finds the events feedSse finds, leaving the text after each unparsed", () => {
     const text = 'event: message\ndata: {"a":1}\n\n\n: keep-alive\n\ndata: line1\r\ndata: line2\r\n\r\ndata: x\r\rdata: [DONE]';
     for (const size of [1, 5, 1000]) {
-      let state = initialSseState;
-      const events: SseEvent[] = [];
-      for (let i = 0; i < text.length; i += size) {
-        let rest = text.slice(i, i + size);
-        for (;;) {
-          const one = feedSseOne(state, rest);
-          state = one.state;
-          if (one.event === null) break;
-          events.push(one.event);
-          rest = one.rest;
-        }
-      }
-      events.push(...flushSse(state).events);
+      const pieces: string[] = [];
+      for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+      const events = feedOneByOne(pieces);
       expect(events).toEqual(feedAll([text]));
       expect(events.map((e) => e.raw).join("")).toBe(text);
     }
@@ -95,17 +102,7 @@ describe("SSE parser against the reference", () => {
       const expected = referenceEvents(text);
       expect(feedAll([text])).toEqual(expected);
       // One event at a time, as the OpenAI transform reads up to the first content.
-      const oneByOne: SseEvent[] = [];
-      let state = initialSseState;
-      for (let rest = text; ; ) {
-        const one = feedSseOne(state, rest);
-        state = one.state;
-        if (one.event === null) break;
-        oneByOne.push(one.event);
-        rest = one.rest;
-      }
-      oneByOne.push(...flushSse(state).events);
-      expect(oneByOne).toEqual(expected);
+      expect(feedOneByOne([text])).toEqual(expected);
       const size = 1 + next(6);
       const pieces: string[] = [];
       for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
