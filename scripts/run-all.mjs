@@ -2,6 +2,7 @@
 // Seeds the demo org/user/key, waits until everything answers, prints where to click.
 // Ctrl-C stops everything. Plain JS so it needs nothing but Node.
 import { spawn, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 
 const env = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "production" };
@@ -88,7 +89,9 @@ if (!env.SMTP_URL) {
   env.SMTP_URL = `smtp://127.0.0.1:${MAIL_PORT}`;
 }
 env.DASHBOARD_URL ??= `http://localhost:${DASHBOARD_PORT}`;
-run("proxy", process.execPath, ["apps/proxy/dist/main.js"], { PROXY_PORT: String(PROXY_PORT) });
+// With the V8 flags production runs it with (apps/proxy/package.json's "nodeFlags").
+const proxyNodeFlags = JSON.parse(readFileSync("apps/proxy/package.json", "utf8")).nodeFlags;
+run("proxy", process.execPath, [...proxyNodeFlags, "apps/proxy/dist/main.js"], { PROXY_PORT: String(PROXY_PORT) });
 run("worker", process.execPath, ["apps/worker/dist/main.js"]);
 // next directly (not through pnpm) so Ctrl-C ends it quietly.
 run("dashboard", "node_modules/.bin/next", ["start", "-p", String(DASHBOARD_PORT)], { NEXT_TELEMETRY_DISABLED: "1" }, "apps/dashboard");

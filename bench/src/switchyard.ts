@@ -6,7 +6,7 @@
  * Shared by the suite's runner and apps/proxy/bench/overhead.ts.
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -77,10 +77,17 @@ export interface StartProxyOptions {
    * which costs ~100 MB of RSS for the compiler. Default "src".
    */
   entry?: "dist" | "src";
-  /** Extra node flags, e.g. ["--max-semi-space-size=8"]. */
+  /** Node flags after the product's own (`proxyNodeFlags()`); a later V8 flag overrides an earlier one. */
   nodeArgs?: string[];
   /** How long to wait for /readyz (default 60 s; far longer under valgrind). */
   readyTimeoutMs?: number;
+}
+
+/** The V8 flags production runs the proxy with: apps/proxy/package.json's "nodeFlags". */
+export function proxyNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(proxyAppDir, "package.json"), "utf8")) as { nodeFlags?: unknown };
+  if (!Array.isArray(pkg.nodeFlags) || !pkg.nodeFlags.every((f) => typeof f === "string")) throw new Error("apps/proxy/package.json has no nodeFlags list");
+  return pkg.nodeFlags;
 }
 
 /** Builds apps/proxy/dist/main.js (tsup), so the benchmark measures the current sources as production runs them. */
@@ -95,7 +102,7 @@ export async function startSwitchyardProxy(opts: StartProxyOptions): Promise<{ c
   if (opts.entry === "dist" && !existsSync(path.join(proxyAppDir, "dist/main.js"))) {
     throw new Error("apps/proxy/dist/main.js is missing: run `pnpm --filter @switchyard/proxy build` first");
   }
-  const child = spawnNode(opts.pin ?? [], [...profile, ...(opts.nodeArgs ?? []), ...entry], {
+  const child = spawnNode(opts.pin ?? [], [...profile, ...proxyNodeFlags(), ...(opts.nodeArgs ?? []), ...entry], {
     cwd: proxyAppDir,
     env: {
       ...process.env,

@@ -15,7 +15,7 @@ import { startMockUpstream } from "@switchyard/mock-upstream";
 import { createPrismaClient, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
 import { computeCostNanoUsd, formatNanoUsd } from "@switchyard/pricing";
-import { cli, freePort, httpOk, repoRoot, startProcess, waitFor, type Proc } from "./harness";
+import { cli, freePort, httpOk, proxyArgs, repoRoot, startProcess, waitFor, type Proc } from "./harness";
 
 const REDIS_URL = "redis://127.0.0.1:6379/5";
 const PRICING = { inputPerMTok: "0.15", outputPerMTok: "0.60", cachedInputPerMTok: "0.075" };
@@ -91,7 +91,7 @@ models:
   expect(apiKey).toMatch(/^sk-sy-/);
 
   procs = [
-    startProcess("proxy", process.execPath, ["apps/proxy/dist/main.js"], env),
+    startProcess("proxy", process.execPath, proxyArgs, env),
     startProcess("worker", process.execPath, ["apps/worker/dist/main.js"], env),
     startProcess("dashboard", "pnpm", ["--filter", "@switchyard/dashboard", "start"], env),
   ];

@@ -1,4 +1,5 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import net from "node:net";
 import path from "node:path";
@@ -6,6 +7,12 @@ import { fileURLToPath } from "node:url";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const execFileAsync = promisify(execFile);
+
+/** The proxy's command line as production runs it: its V8 flags (apps/proxy/package.json's "nodeFlags"), then the build. */
+export const proxyArgs: string[] = [
+  ...(JSON.parse(readFileSync(path.join(repoRoot, "apps/proxy/package.json"), "utf8")) as { nodeFlags: string[] }).nodeFlags,
+  "apps/proxy/dist/main.js",
+];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

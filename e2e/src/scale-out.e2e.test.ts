@@ -14,7 +14,7 @@ import { startMockUpstream } from "@switchyard/mock-upstream";
 import { createPrismaClient, type PrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
 import { computeCostNanoUsd } from "@switchyard/pricing";
-import { cli, freePort, jsonLines, runConcurrently, startProcess, startRedisServer, waitFor, type Proc } from "./harness";
+import { cli, freePort, jsonLines, proxyArgs, runConcurrently, startProcess, startRedisServer, waitFor, type Proc } from "./harness";
 
 // Prices with fractions of a nano-dollar per token, so per-request rounding is exercised.
 const PRICING = { inputPerMTok: "0.1537", outputPerMTok: "0.6071", cachedInputPerMTok: "0.0765" };
@@ -100,7 +100,7 @@ models:
   const ports = await Promise.all(Array.from({ length: REPLICAS }, () => freePort()));
   proxyUrls = ports.map((p) => `http://127.0.0.1:${p}`);
   proxies = ports.map((port, i) =>
-    startProcess(`proxy-${i + 1}`, process.execPath, ["apps/proxy/dist/main.js"], {
+    startProcess(`proxy-${i + 1}`, process.execPath, proxyArgs, {
       ...env,
       PROXY_PORT: String(port),
       PROXY_HOST: "127.0.0.1",
