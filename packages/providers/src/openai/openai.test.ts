@@ -285,5 +285,34 @@ describe("usageObjectAt", () => {
     expect(usageObjectAt('{"usage": [1]}')).toBe(-1);
     expect(usageObjectAt('{"usage"')).toBe(-1);
     expect(usageObjectAt('"usage":{', 1)).toBe(-1);
+    expect(usageObjectAt('"usage":{')).toBe(0);
+    expect(usageObjectAt('x"usage":{', 1)).toBe(1);
+    expect(usageObjectAt('{"total_usage":{"a":1}}')).toBe(-1);
+    expect(usageObjectAt('usage":{')).toBe(-1);
+  });
+
+  it("agrees with a position-by-position search on random text", () => {
+    // The reference: at each index from `from`, `"usage"`, JSON whitespace, `:`, whitespace, `{`.
+    const reference = (text: string, from: number) => {
+      for (let at = from; at < text.length; at++) {
+        if (!text.startsWith('"usage"', at)) continue;
+        const m = /^[ \t\n\r]*:[ \t\n\r]*\{/.exec(text.slice(at + 7));
+        if (m) return at;
+      }
+      return -1;
+    };
+    const pieces = ['"usage"', '"usage":{', "usage", '"', ":", "{", ": {", " ", "\n", "null", "_", "\\", "x"];
+    let seed = 7;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    let found = 0;
+    for (let k = 0; k < 2000; k++) {
+      let text = "";
+      for (let j = next(24); j > 0; j--) text += pieces[next(pieces.length)];
+      const from = next(4);
+      const expected = reference(text, from);
+      if (expected !== -1) found++;
+      expect(usageObjectAt(text, from), JSON.stringify([text, from])).toBe(expected);
+    }
+    expect(found).toBeGreaterThan(100);
   });
 });

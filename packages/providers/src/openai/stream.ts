@@ -40,11 +40,16 @@ interface ChunkShape {
  * much per stream.
  */
 export function usageObjectAt(text: string, from = 0): number {
-  for (let at = text.indexOf('"usage"', from); at !== -1; at = text.indexOf('"usage"', at + 7)) {
-    let i = skipJsonSpace(text, at + 7);
+  // The needle is `usage"`, the quote before it checked here: V8 finds a needle's first
+  // character with memchr, and in JSON a quote comes every few characters where a "u" is
+  // rare. A 7-character needle also made V8 build a Boyer-Moore-Horspool table on every
+  // call. At sse c=16 `'"usage"'` cost ~25k instructions a request (of ~575k).
+  for (let u = text.indexOf('usage"', from + 1); u !== -1; u = text.indexOf('usage"', u + 6)) {
+    if (text.charCodeAt(u - 1) !== 34 /* " */) continue;
+    let i = skipJsonSpace(text, u + 6);
     if (text.charCodeAt(i) !== 58 /* : */) continue;
     i = skipJsonSpace(text, i + 1);
-    if (text.charCodeAt(i) === 123 /* { */) return at;
+    if (text.charCodeAt(i) === 123 /* { */) return u - 1;
   }
   return -1;
 }
