@@ -106,6 +106,12 @@ export interface ProviderAdapter<S = unknown> {
   initStreamState(opts: { clientWantsUsage: boolean; model?: string }): S;
   /** Feeds decoded text from the provider's stream; the output is OpenAI `chat.completion.chunk` SSE. */
   transformStream(state: S, text: string): StreamStep<S>;
+  /**
+   * True when transformStream's and finishStream's output is only text they were fed, cut
+   * and joined, never text of their own (the OpenAI family): a stream of ASCII bytes then
+   * gives ASCII output, which the proxy writes to the socket without a UTF-8 pass.
+   */
+  readonly streamOutputIsInput?: boolean;
   /** Called when the provider's stream ended: flushes a trailing event without separator. */
   finishStream(state: S): StreamStep<S>;
   /** Usage seen so far in the stream (from the final chunk); null if none yet. */

@@ -1,8 +1,9 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { StringDecoder } from "node:string_decoder";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "undici";
-import { openAiAdapter } from "@switchyard/providers";
+import { geminiAdapter, openAiAdapter, type ProviderAdapter } from "@switchyard/providers";
 import { newRequestContext } from "../context";
 import type { ProviderCall } from "../routing/failover";
 import { endStream, pumpStream, startStream, writeStreamPiece } from "./chat-core";
@@ -11,6 +12,7 @@ import { endStream, pumpStream, startStream, writeStreamPiece } from "./chat-cor
 let server: Server;
 let url: string;
 let nextPieces: Buffer[] = [];
+let nextAdapter: ProviderAdapter = openAiAdapter;
 /** Socket writes (syscalls, one per _write/_writev) of the response being served. */
 let socketWrites = 0;
 /** How the test server answers: a provider stream through pumpStream unless a test says otherwise. */
@@ -19,7 +21,7 @@ let answer: ((res: ServerResponse) => void) | null = null;
 function callOf(pieces: Buffer[]): ProviderCall {
   const [first, ...rest] = pieces;
   return {
-    adapter: openAiAdapter,
+    adapter: nextAdapter,
     model: { name: "m", provider: { slug: "p" } },
     prepared: { stream: true, clientWantsUsage: true },
     upstream: null,
@@ -66,6 +68,40 @@ describe("pumpStream decoding", () => {
     for (let cut = firstNonAscii; cut < firstNonAscii + 24; cut++) {
       const out = await streamOf([bytes.subarray(0, cut), bytes.subarray(cut, cut + 1), bytes.subarray(cut + 1)]);
       expect(out.equals(bytes), `cut at ${cut}`).toBe(true);
+    }
+  });
+
+  it("forwards bytes that are not UTF-8 after an ASCII start as a decoder fed the same pieces makes them (U+FFFD), at every split point", async () => {
+    // 0x80 alone, 0xC3 cut short by an ASCII byte, 0xFF: none is UTF-8. The ASCII pieces before
+    // them are taken as latin1; from the first such byte on, the decoder must have everything.
+    const bytes = Buffer.concat([Buffer.from(event("ascii first")), Buffer.from('data: {"x":"a'), Buffer.from([0x80, 0xc3, 0x41, 0xff]), Buffer.from('b"}\n\n'), Buffer.from(event("tail") + "data: [DONE]\n\n")]);
+    const firstNonAscii = bytes.findIndex((b) => b > 0x7f);
+    for (let cut = firstNonAscii - 2; cut < firstNonAscii + 6; cut++) {
+      const pieces = [bytes.subarray(0, cut), bytes.subarray(cut, cut + 1), bytes.subarray(cut + 1)];
+      const decoder = new StringDecoder("utf8");
+      const expected = Buffer.from(pieces.map((p) => decoder.write(p)).join("") + decoder.end());
+      expect(expected.equals(bytes)).toBe(false);
+      const out = await streamOf(pieces);
+      expect(out.toString("hex"), `cut at ${cut}`).toBe(expected.toString("hex"));
+    }
+  });
+
+  it("keeps ASCII pieces after a character split between pieces with the decoder, which holds its first bytes", async () => {
+    const bytes = Buffer.from(event("é") + event("plain ascii") + "data: [DONE]\n\n");
+    const at = bytes.findIndex((b) => b > 0x7f);
+    // The first piece ends inside "é"; everything after the split is ASCII.
+    const out = await streamOf([bytes.subarray(0, at + 1), bytes.subarray(at + 1, at + 2), bytes.subarray(at + 2)]);
+    expect(out.equals(bytes)).toBe(true);
+  });
+
+  it("writes a translated stream as UTF-8 even when the provider's bytes were ASCII", async () => {
+    // Gemini escapes "é" as \u00e9 (ASCII on the wire); the OpenAI chunks made from it carry "é" itself.
+    nextAdapter = geminiAdapter;
+    try {
+      const out = await streamOf([Buffer.from('data: {"candidates":[{"content":{"parts":[{"text":"caf\\u00e9"}],"role":"model"}}]}\n\n')]);
+      expect(out.toString("utf8")).toContain('"content":"café"');
+    } finally {
+      nextAdapter = openAiAdapter;
     }
   });
 

@@ -5,6 +5,7 @@
  * format and renders the answer in its own format.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { isAscii } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
 import { countTextTokens, estimateChatInputTokens } from "@switchyard/tokenizer";
 import type { Dispatcher } from "undici";
@@ -269,14 +270,18 @@ function holdForTurn(res: ServerResponse): void {
   });
 }
 
-/** Writes a piece of OpenAI SSE to the client (re-encoded when the client speaks another format), honouring backpressure. */
-export async function writeStreamPiece(res: ServerResponse, ctx: RequestContext, output: string, firstContent: boolean, encoder?: StreamEncoder): Promise<void> {
+/**
+ * Writes a piece of OpenAI SSE to the client (re-encoded when the client speaks another
+ * format), honouring backpressure. `ascii`: the caller knows `output` is ASCII, so it goes
+ * out as latin1, the same bytes without UTF-8's length pass and encoding.
+ */
+export async function writeStreamPiece(res: ServerResponse, ctx: RequestContext, output: string, firstContent: boolean, encoder?: StreamEncoder, ascii = false): Promise<void> {
   if (firstContent && ctx.ttftMs === null) ctx.ttftMs = Math.round(performance.now() - ctx.startedAt);
   const out = encoder && output ? encoder.push(output) : output;
   if (!out) return;
   ctx.chunks += countSseEvents(out);
   holdForTurn(res);
-  if (!res.destroyed && !res.write(out)) await drained(res);
+  if (!res.destroyed && !res.write(out, ascii && !encoder ? "latin1" : "utf8")) await drained(res);
 }
 
 /**
@@ -319,8 +324,16 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
   // so every later step (SSE parsing, JSON, the socket's UTF-8 encoding) paid double for ASCII.
   const decoder = new StringDecoder("utf8");
   let first = true;
+  // Every byte so far was ASCII (so the decoder holds nothing back): a chunk of ASCII is
+  // taken as latin1, a copy; the first other byte hands this stream to the decoder for good.
+  let ascii = true;
   const decode = (chunk: Buffer) => {
-    const text = decoder.write(chunk);
+    let text: string;
+    if (ascii && isAscii(chunk)) text = chunk.toString("latin1");
+    else {
+      ascii = false;
+      text = decoder.write(chunk);
+    }
     if (!first || text === "") return text;
     first = false;
     // As TextDecoder did: a byte order mark at the very start is not part of the stream.
@@ -332,7 +345,8 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
       producedChars += output.length;
     }
     if (output) tap?.(output);
-    await writeStreamPiece(res, ctx, output, firstContent, encoder);
+    // All input so far was ASCII, and this adapter's output is made of its input only.
+    await writeStreamPiece(res, ctx, output, firstContent, encoder, ascii && adapter.streamOutputIsInput === true);
   };
   const transform = async (chunk: Buffer) => {
     const step = adapter.transformStream(state, decode(chunk));

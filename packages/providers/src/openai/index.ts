@@ -26,6 +26,7 @@ function openAiFamily(
     initStreamState: initOpenAiStreamState,
     transformStream: transformOpenAiStream,
     finishStream: finishOpenAiStream,
+    streamOutputIsInput: true,
     streamUsage: (state) => state.usage,
     streamCompleted: (state) => state.done,
     classifyError: classifyOpenAiError,
