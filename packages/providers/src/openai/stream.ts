@@ -43,7 +43,8 @@ export function usageObjectAt(text: string, from = 0): number {
   // The needle is `usage"`, the quote before it checked here: V8 finds a needle's first
   // character with memchr, and in JSON a quote comes every few characters where a "u" is
   // rare. A 7-character needle also made V8 build a Boyer-Moore-Horspool table on every
-  // call. At sse c=16 `'"usage"'` cost ~25k instructions a request (of ~575k).
+  // call. At sse c=16 the stream's string searches fell from ~32k to ~19k instructions a
+  // request (of ~575k) with this needle.
   for (let u = text.indexOf('usage"', from + 1); u !== -1; u = text.indexOf('usage"', u + 6)) {
     if (text.charCodeAt(u - 1) !== 34 /* " */) continue;
     let i = skipJsonSpace(text, u + 6);
