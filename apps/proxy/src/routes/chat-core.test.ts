@@ -24,10 +24,11 @@ function callOf(pieces: Buffer[]): ProviderCall {
     adapter: nextAdapter,
     model: { name: "m", provider: { slug: "p" } },
     prepared: { stream: true, clientWantsUsage: true },
-    upstream: null,
-    chunks: (async function* () {
-      for (const p of rest) yield await Promise.resolve(p);
-    })(),
+    upstream: {
+      body: {
+        next: () => Promise.resolve(rest.length > 0 ? { done: false, value: rest.shift() } : { done: true, value: undefined }),
+      },
+    },
     firstChunk: first ?? null,
   } as unknown as ProviderCall;
 }

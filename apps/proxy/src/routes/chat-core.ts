@@ -8,7 +8,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { isAscii } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
 import { countTextTokens, estimateChatInputTokens } from "@switchyard/tokenizer";
-import type { Dispatcher } from "undici";
 import { AppError, type ChatCompletion, type ChatCompletionRequest, type ErrorCode } from "@switchyard/contracts";
 import type { UpstreamErrorInfo, UpstreamHttpRequest, UpstreamTarget } from "@switchyard/providers";
 import { authenticate, isModelAllowed, parseTagsHeader } from "../auth";
@@ -17,7 +16,7 @@ import { ProviderHttpError, readBodyLimited } from "../http";
 import { maxOutputTokensFor, type LimitDemand } from "../limits";
 import { transportError, type ProviderCall } from "../routing/failover";
 import { pickProviderKey, pricingFor, requestedPricingFor, resolveModel, type ModelEntry } from "../snapshot";
-import { requestUpstream, UpstreamAbort } from "../upstream-request";
+import { requestUpstream, UpstreamAbort, type UpstreamResponse } from "../upstream-request";
 
 export { transportError, type ProviderCall } from "../routing/failover";
 
@@ -117,12 +116,12 @@ export async function sendUpstream(
   http: UpstreamHttpRequest,
   provider: string,
   classify: (status: number, bodyText: string) => UpstreamErrorInfo,
-): Promise<Dispatcher.ResponseData> {
+): Promise<UpstreamResponse> {
   const controller = new UpstreamAbort();
   ctx.abortUpstream = () => controller.abort();
   ctx.attempts = 1;
   const sentAt = performance.now();
-  let upstream: Dispatcher.ResponseData;
+  let upstream: UpstreamResponse;
   try {
     upstream = await requestUpstream(deps.dispatcher, http, controller, deps.config.upstreamHeadersTimeoutMs, deps.config.upstreamBodyTimeoutMs);
   } catch (err) {
@@ -172,7 +171,7 @@ export async function readCompletion(ctx: RequestContext, call: ProviderCall, ne
   const model = call.model;
   let payload: Buffer;
   try {
-    payload = Buffer.from(await call.upstream.body.arrayBuffer());
+    payload = await call.upstream.body.bytes();
   } catch (err) {
     const e = transportError(err, model.provider.slug);
     ctx.errorClass = e.code === "upstream_timeout" ? "upstream_timeout" : "upstream_connection_error";
@@ -358,10 +357,8 @@ export async function pumpStream(res: ServerResponse, ctx: RequestContext, call:
     if (call.firstChunk) await transform(call.firstChunk);
     // A first chunk with nothing to forward yet (a partial event): the client still gets the status now.
     if (!res.headersSent && !res.destroyed) res.flushHeaders();
-    const chunks = call.chunks;
-    for (let next = chunks ? await chunks.next() : { done: true as const, value: undefined }; !next.done; next = await chunks!.next()) {
-      await transform(next.value);
-    }
+    const body = call.upstream.body;
+    for (let next = await body.next(); !next.done; next = await body.next()) await transform(next.value);
     const last = adapter.transformStream(state, decoder.end());
     const end = adapter.finishStream(last.state);
     state = end.state;

@@ -4,7 +4,6 @@
  * adapter, usage (estimated with the tokenizer when the provider reports none), cost.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
 import { z } from "zod";
 import { AppError, ZERO_USAGE, type TokenUsage } from "@switchyard/contracts";
 import { formatNanoUsd } from "@switchyard/pricing";
@@ -22,6 +21,7 @@ import { countEmbeddingInputTokens } from "@switchyard/tokenizer";
 import { costOf, keepResponseBody, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
 import type { ModelEntry } from "../snapshot";
+import type { UpstreamResponse } from "../upstream-request";
 import { admitRequest, enforceLimits, pickModel, sendUpstream, transportError, upstreamTargetFor } from "./chat-core";
 
 /** OpenAI's CreateEmbeddingRequest: what the gateway relies on; other fields pass through. */
@@ -65,7 +65,7 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
   // Embeddings fail with the provider's usual error envelope: its chat adapter reads it.
   const chatAdapter = getProviderAdapter(model.provider.type) ?? openAiAdapter;
   const classify = (status: number, text: string) => chatAdapter.classifyError(status, text);
-  let upstream: Dispatcher.ResponseData;
+  let upstream: UpstreamResponse;
   try {
     upstream = await sendUpstream(ctx, deps, prepared.http, model.provider.slug, classify);
   } catch (err) {
@@ -75,7 +75,7 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
 
   let payload: Buffer;
   try {
-    payload = Buffer.from(await upstream.body.arrayBuffer());
+    payload = await upstream.body.bytes();
   } catch (err) {
     if (ctx.clientAborted) return;
     const e = transportError(err, model.provider.slug);

@@ -10,7 +10,7 @@ import { AppError, type AttemptRecord, type ChatCompletionRequest } from "@switc
 import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo } from "@switchyard/providers";
 import type { RequestContext } from "../context";
 import { pickProviderKey, type ModelEntry, type ProviderKeyEntry } from "../snapshot";
-import { requestUpstream, UpstreamAbort } from "../upstream-request";
+import { requestUpstream, UpstreamAbort, type UpstreamResponse } from "../upstream-request";
 
 /** What failover needs of the health monitor (routing/health.ts implements it). */
 export interface TargetHealth {
@@ -41,9 +41,9 @@ export interface ProviderCall {
   adapter: ProviderAdapter;
   model: ModelEntry;
   prepared: PreparedChatRequest;
-  upstream: Dispatcher.ResponseData;
-  /** Streams: the body's iterator, with `firstChunk` already taken from it. */
-  chunks: AsyncIterator<Buffer> | null;
+  /** Its status, headers and body; a stream's body with `firstChunk` already taken from it. */
+  upstream: UpstreamResponse;
+  /** Streams: the first chunk of the body, already read (null for a non-streaming call). */
   firstChunk: Buffer | null;
 }
 
@@ -332,7 +332,7 @@ async function sendAttempt(r: FailoverRequest, model: ModelEntry, adapter: Provi
     deadlinePassed = true;
     controller.abort();
   }, Math.max(1, Math.ceil(remainingMs)));
-  let upstream: Dispatcher.ResponseData;
+  let upstream: UpstreamResponse;
   try {
     upstream = await requestUpstream(r.dispatcher, prepared.http, controller, Math.max(1, Math.min(s.headersTimeoutMs, Math.ceil(remainingMs))), s.bodyTimeoutMs);
   } catch (err) {
@@ -354,24 +354,19 @@ async function sendAttempt(r: FailoverRequest, model: ModelEntry, adapter: Provi
       unhealthy: UNHEALTHY.has(info.kind),
     });
   }
-  if (!prepared.stream) return { adapter, model, prepared, upstream, chunks: null, firstChunk: null };
+  if (!prepared.stream) return { adapter, model, prepared, upstream, firstChunk: null };
 
   // A stream is committed to the client only once its first byte is here: until then a
-  // failure (reset, cut, silence) can still go to the next target unseen.
-  const chunks = (upstream.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  // failure (reset, cut, silence) can still go to the next target unseen. The timer
+  // destroys the body, which fails the pending read with its error.
   const limit = Math.max(1, Math.min(s.firstByteTimeoutMs, Math.ceil(s.deadlineAt - performance.now())));
-  let timer: NodeJS.Timeout | undefined;
+  const reply = upstream;
+  const timer = setTimeout(() => reply.destroy(Object.assign(new Error("first byte timeout"), { code: "FIRST_BYTE_TIMEOUT" })), limit);
   try {
-    const first = await Promise.race([
-      chunks.next(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error("first byte timeout"), { code: "FIRST_BYTE_TIMEOUT" })), limit);
-      }),
-    ]);
+    const first = await upstream.body.next();
     if (first.done) throw Object.assign(new Error("stream ended before its first byte"), { code: "UND_ERR_SOCKET" });
-    return { adapter, model, prepared, upstream, chunks, firstChunk: first.value };
+    return { adapter, model, prepared, upstream, firstChunk: first.value };
   } catch (err) {
-    controller.abort();
     upstream.body.destroy();
     throw new AttemptError(transportFailure(err, provider));
   } finally {
