@@ -189,10 +189,6 @@ export class UpstreamReply implements Dispatcher.DispatchHandler {
     return (await this.bytes()).toString("utf8");
   }
 
-  async json(): Promise<unknown> {
-    return JSON.parse(await this.text()) as unknown;
-  }
-
   /**
    * Stops the exchange: undici aborts the request (closing its connection if it is
    * still in flight), unread chunks are dropped, and a pending or later `next()` throws
@@ -203,15 +199,11 @@ export class UpstreamReply implements Dispatcher.DispatchHandler {
     this.queuedBytes = 0;
     if (this.ended || this.failure) return;
     this.failure = err;
-    this.signal.bind(null);
     // onError follows (from undici, now or once the request is on a socket) and tells the waiters.
     if (this.abortDispatch) this.abortDispatch(err);
     else this.onError(err);
   }
 }
-
-/** An upstream answer: the status and headers, and the body to read (see UpstreamReply). */
-export type UpstreamResponse = UpstreamReply;
 
 /**
  * Sends one request upstream and resolves with the answer once its headers are here
@@ -225,7 +217,7 @@ export function requestUpstream(
   signal: UpstreamAbort,
   headersTimeout: number,
   bodyTimeout: number,
-): Promise<UpstreamResponse> {
+): Promise<UpstreamReply> {
   if (signal.reason) return Promise.reject(signal.reason); // aborted already
   const { origin, path } = originAndPath(http.url);
   return new Promise((resolve, reject) => {

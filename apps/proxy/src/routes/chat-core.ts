@@ -16,7 +16,7 @@ import { ProviderHttpError, readBodyLimited } from "../http";
 import { maxOutputTokensFor, type LimitDemand } from "../limits";
 import { transportError, type ProviderCall } from "../routing/failover";
 import { pickProviderKey, pricingFor, requestedPricingFor, resolveModel, type ModelEntry } from "../snapshot";
-import { requestUpstream, UpstreamAbort, type UpstreamResponse } from "../upstream-request";
+import { requestUpstream, UpstreamAbort, type UpstreamReply } from "../upstream-request";
 
 export { transportError, type ProviderCall } from "../routing/failover";
 
@@ -116,12 +116,12 @@ export async function sendUpstream(
   http: UpstreamHttpRequest,
   provider: string,
   classify: (status: number, bodyText: string) => UpstreamErrorInfo,
-): Promise<UpstreamResponse> {
+): Promise<UpstreamReply> {
   const controller = new UpstreamAbort();
   ctx.abortUpstream = () => controller.abort();
   ctx.attempts = 1;
   const sentAt = performance.now();
-  let upstream: UpstreamResponse;
+  let upstream: UpstreamReply;
   try {
     upstream = await requestUpstream(deps.dispatcher, http, controller, deps.config.upstreamHeadersTimeoutMs, deps.config.upstreamBodyTimeoutMs);
   } catch (err) {

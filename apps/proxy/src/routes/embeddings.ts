@@ -21,7 +21,7 @@ import { countEmbeddingInputTokens } from "@switchyard/tokenizer";
 import { costOf, keepResponseBody, type RequestContext, type RouteDeps } from "../context";
 import { formatParam } from "../http";
 import type { ModelEntry } from "../snapshot";
-import type { UpstreamResponse } from "../upstream-request";
+import type { UpstreamReply } from "../upstream-request";
 import { admitRequest, enforceLimits, pickModel, sendUpstream, transportError, upstreamTargetFor } from "./chat-core";
 
 /** OpenAI's CreateEmbeddingRequest: what the gateway relies on; other fields pass through. */
@@ -65,7 +65,7 @@ export async function handleEmbeddings(req: IncomingMessage, res: ServerResponse
   // Embeddings fail with the provider's usual error envelope: its chat adapter reads it.
   const chatAdapter = getProviderAdapter(model.provider.type) ?? openAiAdapter;
   const classify = (status: number, text: string) => chatAdapter.classifyError(status, text);
-  let upstream: UpstreamResponse;
+  let upstream: UpstreamReply;
   try {
     upstream = await sendUpstream(ctx, deps, prepared.http, model.provider.slug, classify);
   } catch (err) {

@@ -10,7 +10,7 @@ import { AppError, type AttemptRecord, type ChatCompletionRequest } from "@switc
 import { getProviderAdapter, type PreparedChatRequest, type ProviderAdapter, type UpstreamErrorInfo } from "@switchyard/providers";
 import type { RequestContext } from "../context";
 import { pickProviderKey, type ModelEntry, type ProviderKeyEntry } from "../snapshot";
-import { requestUpstream, UpstreamAbort, type UpstreamResponse } from "../upstream-request";
+import { requestUpstream, UpstreamAbort, type UpstreamReply } from "../upstream-request";
 
 /** What failover needs of the health monitor (routing/health.ts implements it). */
 export interface TargetHealth {
@@ -42,7 +42,7 @@ export interface ProviderCall {
   model: ModelEntry;
   prepared: PreparedChatRequest;
   /** Its status, headers and body; a stream's body with `firstChunk` already taken from it. */
-  upstream: UpstreamResponse;
+  upstream: UpstreamReply;
   /** Streams: the first chunk of the body, already read (null for a non-streaming call). */
   firstChunk: Buffer | null;
 }
@@ -332,7 +332,7 @@ async function sendAttempt(r: FailoverRequest, model: ModelEntry, adapter: Provi
     deadlinePassed = true;
     controller.abort();
   }, Math.max(1, Math.ceil(remainingMs)));
-  let upstream: UpstreamResponse;
+  let upstream: UpstreamReply;
   try {
     upstream = await requestUpstream(r.dispatcher, prepared.http, controller, Math.max(1, Math.min(s.headersTimeoutMs, Math.ceil(remainingMs))), s.bodyTimeoutMs);
   } catch (err) {
@@ -360,14 +360,14 @@ async function sendAttempt(r: FailoverRequest, model: ModelEntry, adapter: Provi
   // failure (reset, cut, silence) can still go to the next target unseen. The timer
   // destroys the body, which fails the pending read with its error.
   const limit = Math.max(1, Math.min(s.firstByteTimeoutMs, Math.ceil(s.deadlineAt - performance.now())));
-  const reply = upstream;
-  const timer = setTimeout(() => reply.destroy(Object.assign(new Error("first byte timeout"), { code: "FIRST_BYTE_TIMEOUT" })), limit);
+  const body = upstream.body;
+  const timer = setTimeout(() => body.destroy(Object.assign(new Error("first byte timeout"), { code: "FIRST_BYTE_TIMEOUT" })), limit);
   try {
-    const first = await upstream.body.next();
+    const first = await body.next();
     if (first.done) throw Object.assign(new Error("stream ended before its first byte"), { code: "UND_ERR_SOCKET" });
     return { adapter, model, prepared, upstream, firstChunk: first.value };
   } catch (err) {
-    upstream.body.destroy();
+    body.destroy();
     throw new AttemptError(transportFailure(err, provider));
   } finally {
     clearTimeout(timer);
