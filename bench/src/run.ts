@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createPrismaClient } from "@switchyard/db";
 import { prepareTestDatabase, truncateAll } from "@switchyard/db/testing";
+import { computeFigures, median, type Figure, type FigureName } from "./figures";
 import { type LoadResult } from "./load";
 import { benchDir, choosePinning, pinPrefix, readCpuMs, readRssMb, runScriptForJson, spawnNode, startServerScript, type Pinning } from "./procs";
 import { BENCH_PROVIDER_KEY, buildProxy, cleanupBenchRedis, drainUsageQueue, seedBenchTenant, startSwitchyardProxy, stopChild } from "./switchyard";
@@ -94,6 +95,11 @@ export interface ScenarioReport {
   rows: Partial<Record<RowName, RowReport>>;
 }
 
+/**
+ * Switchyard against the floor and Portkey (issue 7's targets). Each paired figure is the
+ * median of the rounds' own values (see figures.ts); `figures` has each round's value and
+ * the same figure from the table's medians.
+ */
 export interface Ratios {
   /** switchyard req/s ÷ floor req/s. */
   throughputJson64: number | null;
@@ -106,6 +112,7 @@ export interface Ratios {
   addedTtfbSse16: number | null;
   /** switchyard req/s ÷ portkey req/s, json c=64. */
   vsPortkeyJson64: number | null;
+  figures: Record<FigureName, Figure>;
   switchyardRssMb: number | null;
   floorRssMb: number | null;
   totalErrors: number;
@@ -144,13 +151,6 @@ interface Target {
   pid: number | undefined;
   isProxy: boolean;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return 0;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
 
 const messages = [{ role: "user", content: "Invent a new holiday and describe its traditions." }];
 
@@ -334,7 +334,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       const rows: Partial<Record<RowName, RowReport>> = {};
       for (const target of targets) {
         const ms = perRound.get(`${scenario.name}|${target.row}`) ?? [];
-        const pick = (f: (r: LoadResult) => number) => median(ms.map((m) => f(m.result)));
+        const pick = (f: (r: LoadResult) => number) => median(ms.map((m) => f(m.result))) ?? 0;
         const cpus = ms.map((m) => m.cpuMsPerRequest).filter((c): c is number => c !== null);
         const rsses = ms.map((m) => m.rssMb).filter((c): c is number => c !== null);
         rows[target.row] = {
@@ -349,7 +349,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
           mean: pick((r) => r.mean),
           ttfbP50: pick((r) => r.ttfbP50),
           ttfbP99: pick((r) => r.ttfbP99),
-          cpuMsPerRequest: cpus.length ? median(cpus) : null,
+          cpuMsPerRequest: median(cpus),
           rssMb: rsses.length ? Math.max(...rsses) : null,
         };
       }
@@ -382,21 +382,20 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       }
     }
 
-    const row = (s: string, r: RowName) => scenarioReports.find((x) => x.scenario.name === s)?.rows[r];
-    const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : null);
-    const diff = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a - b : null);
     const rssOf = (r: RowName) => {
       const values = scenarioReports.map((x) => x.rows[r]?.rssMb).filter((v): v is number => typeof v === "number");
       return values.length ? Math.max(...values, ...(r === "switchyard" && soak ? soak.rssSamples.map((s) => s[1]) : [])) : null;
     };
+    const figures = computeFigures(new Map([...perRound].map(([key, ms]) => [key, ms.map((m) => m.result)])));
     const ratios: Ratios = {
-      throughputJson64: ratio(row("json c=64", "switchyard")?.rps, row("json c=64", "floor")?.rps),
-      throughputSse16: ratio(row("sse c=16", "switchyard")?.rps, row("sse c=16", "floor")?.rps),
-      addedP50: diff(row("json c=1", "switchyard")?.p50, row("json c=1", "floor")?.p50),
-      addedP99: diff(row("json c=1", "switchyard")?.p99, row("json c=1", "floor")?.p99),
-      addedTtfbSse1: diff(row("sse c=1", "switchyard")?.ttfbP50, row("sse c=1", "floor")?.ttfbP50),
-      addedTtfbSse16: diff(row("sse c=16", "switchyard")?.ttfbP50, row("sse c=16", "floor")?.ttfbP50),
-      vsPortkeyJson64: ratio(row("json c=64", "switchyard")?.rps, row("json c=64", "portkey")?.rps),
+      throughputJson64: figures.throughputJson64.value,
+      throughputSse16: figures.throughputSse16.value,
+      addedP50: figures.addedP50.value,
+      addedP99: figures.addedP99.value,
+      addedTtfbSse1: figures.addedTtfbSse1.value,
+      addedTtfbSse16: figures.addedTtfbSse16.value,
+      vsPortkeyJson64: figures.vsPortkeyJson64.value,
+      figures,
       switchyardRssMb: rssOf("switchyard"),
       floorRssMb: rssOf("floor"),
       totalErrors:
@@ -465,15 +464,25 @@ export function formatReport(r: BenchReport): string {
   const mark = (ok: boolean | null) => (ok === null ? "" : ok ? "  [met]" : "  [NOT met]");
   const atLeast = (v: number | null, t: number) => (v === null ? null : v >= t);
   const atMost = (v: number | null, t: number) => (v === null ? null : v <= t);
+  // Each round's value, and the figure from the table's medians, after the rounds' median.
+  const rounds = (name: FigureName, fmt: (n: number | null) => string) => {
+    const f = q.figures[name];
+    return f.rounds.length > 1 ? ` (rounds ${f.rounds.map(fmt).join(", ")}; from the medians ${fmt(f.ofMedians)})` : "";
+  };
+  const x = (n: number | null) => f2(n, "x");
+  const ms = (n: number | null) => signed(n);
   out.push(
     "",
-    "Switchyard against the floor (issue 7 targets; not asserted anywhere):",
-    `  throughput json c=64   ${f2(q.throughputJson64, "x")} of floor (target >= 0.60x)${mark(atLeast(q.throughputJson64, 0.6))}`,
-    `  throughput sse c=16    ${f2(q.throughputSse16, "x")} of floor (target >= 0.60x)${mark(atLeast(q.throughputSse16, 0.6))}`,
-    `  added latency json c=1 p50 ${signed(q.addedP50)} (target <= +0.30 ms)${mark(atMost(q.addedP50, 0.3))}, p99 ${signed(q.addedP99)} (target <= +3 ms)${mark(atMost(q.addedP99, 3))}`,
-    `  added TTFB p50         sse c=1 ${signed(q.addedTtfbSse1)} (target <= +0.30 ms)${mark(atMost(q.addedTtfbSse1, 0.3))}, sse c=16 ${signed(q.addedTtfbSse16)}`,
+    "Switchyard against the floor (issue 7 targets; not asserted anywhere). Each figure is the median of the rounds' own",
+    "values (a round measures the rows back to back); in brackets each round's, and the figure from the table's medians.",
+    `  throughput json c=64   ${x(q.throughputJson64)} of floor${rounds("throughputJson64", x)} (target >= 0.60x)${mark(atLeast(q.throughputJson64, 0.6))}`,
+    `  throughput sse c=16    ${x(q.throughputSse16)} of floor${rounds("throughputSse16", x)} (target >= 0.60x)${mark(atLeast(q.throughputSse16, 0.6))}`,
+    `  added latency json c=1 p50 ${ms(q.addedP50)}${rounds("addedP50", ms)} (target <= +0.30 ms)${mark(atMost(q.addedP50, 0.3))}`,
+    `                         p99 ${ms(q.addedP99)}${rounds("addedP99", ms)} (target <= +3 ms)${mark(atMost(q.addedP99, 3))}`,
+    `  added TTFB p50 sse c=1 ${ms(q.addedTtfbSse1)}${rounds("addedTtfbSse1", ms)} (target <= +0.30 ms)${mark(atMost(q.addedTtfbSse1, 0.3))}`,
+    `                sse c=16 ${ms(q.addedTtfbSse16)}${rounds("addedTtfbSse16", ms)}`,
     `  RSS                    switchyard ${f2(q.switchyardRssMb, " MB")} (target <= 150 MB)${mark(atMost(q.switchyardRssMb, 150))}, floor ${f2(q.floorRssMb, " MB")}`,
-    `  vs portkey json c=64   ${q.vsPortkeyJson64 === null ? "n/a (no portkey row)" : `${f2(q.vsPortkeyJson64, "x")} (target >= 6x)${mark(atLeast(q.vsPortkeyJson64, 6))}`}`,
+    `  vs portkey json c=64   ${q.vsPortkeyJson64 === null ? "n/a (no portkey row)" : `${x(q.vsPortkeyJson64)}${rounds("vsPortkeyJson64", x)} (target >= 6x)${mark(atLeast(q.vsPortkeyJson64, 6))}`}`,
     `  errors                 ${q.totalErrors}${mark(q.totalErrors === 0)}`,
   );
   for (const s of r.skipped) out.push(`  skipped: ${s}`);
