@@ -17,8 +17,24 @@ const labels = (l: Record<string, string>) =>
     .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
     .join(",")}}`;
 
+/** Counts by two or three labels, nested by label value. */
+type Counts2 = Map<string, Map<string, number>>;
+
+/** Adds one to `outer → inner`. */
+function count2(m: Counts2, outer: string, inner: string): void {
+  let byInner = m.get(outer);
+  if (!byInner) m.set(outer, (byInner = new Map<string, number>()));
+  byInner.set(inner, (byInner.get(inner) ?? 0) + 1);
+}
+
 export class ProxyMetrics {
-  private readonly requests = new Map<string, { labels: Record<string, string>; value: number }>();
+  /**
+   * endpoint → served model → status → requests. Nested maps, not one map keyed by the
+   * labels joined: every request built that key afresh, and hashing a new string (and the
+   * labels object beside it) cost ~1 µs a counter; a model name from the snapshot keeps
+   * its hash.
+   */
+  private readonly requests = new Map<string, Map<string, Map<number, number>>>();
   private readonly unpriced = new Map<string, number>();
   private readonly upstreamLatency = new Map<string, Histogram>();
   private readonly snapshotReloads = { ok: 0, error: 0 };
@@ -27,16 +43,14 @@ export class ProxyMetrics {
   private readonly limitsErrors = new Map<string, number>();
   private readonly admissions = { lease: 0, redis: 0 };
   private snapshotLoadedAt: number | null = null;
-  private readonly attempts = new Map<string, { labels: Record<string, string>; value: number }>();
+  /** Target model → result → attempts. */
+  private readonly attempts: Counts2 = new Map();
   private readonly cacheResults = new Map<string, number>();
   private circuits: (() => readonly { target: string; state: string; errorRate: number | null }[]) | null = null;
 
   /** One upstream attempt by target model and outcome ("ok" or its error class). */
   countAttempt(model: string, result: string): void {
-    const key = `${model}\u0000${result}`;
-    const entry = this.attempts.get(key);
-    if (entry) entry.value++;
-    else this.attempts.set(key, { labels: { model, result }, value: 1 });
+    count2(this.attempts, model, result);
   }
 
   /** A cacheable request's outcome: hit, semantic-hit, coalesced, miss or bypass. */
@@ -50,11 +64,11 @@ export class ProxyMetrics {
   }
 
   countRequest(status: number, model: string, endpoint: string): void {
-    const l = { endpoint, model, status: String(status) };
-    const key = `${endpoint}\u0000${model}\u0000${status}`;
-    const entry = this.requests.get(key);
-    if (entry) entry.value++;
-    else this.requests.set(key, { labels: l, value: 1 });
+    let byModel = this.requests.get(endpoint);
+    if (!byModel) this.requests.set(endpoint, (byModel = new Map<string, Map<number, number>>()));
+    let byStatus = byModel.get(model);
+    if (!byStatus) byModel.set(model, (byStatus = new Map<number, number>()));
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
 
   countUnpriced(model: string): void {
@@ -105,7 +119,9 @@ export class ProxyMetrics {
     const out: string[] = [];
     out.push("# HELP switchyard_proxy_requests_total Requests answered, by endpoint, served model and status.");
     out.push("# TYPE switchyard_proxy_requests_total counter");
-    for (const { labels: l, value } of this.requests.values()) out.push(`switchyard_proxy_requests_total${labels(l)} ${value}`);
+    for (const [endpoint, byModel] of this.requests)
+      for (const [model, byStatus] of byModel)
+        for (const [status, v] of byStatus) out.push(`switchyard_proxy_requests_total${labels({ endpoint, model, status: String(status) })} ${v}`);
 
     out.push("# HELP switchyard_proxy_unpriced_requests_total Requests to a model without a price (recorded as unpriced, never $0).");
     out.push("# TYPE switchyard_proxy_unpriced_requests_total counter");
@@ -136,7 +152,8 @@ export class ProxyMetrics {
 
     out.push("# HELP switchyard_proxy_upstream_attempts_total Upstream attempts (retries and failovers included) by target model and result.");
     out.push("# TYPE switchyard_proxy_upstream_attempts_total counter");
-    for (const { labels: l, value } of this.attempts.values()) out.push(`switchyard_proxy_upstream_attempts_total${labels(l)} ${value}`);
+    for (const [model, byResult] of this.attempts)
+      for (const [result, v] of byResult) out.push(`switchyard_proxy_upstream_attempts_total${labels({ model, result })} ${v}`);
 
     out.push("# HELP switchyard_proxy_cache_requests_total Requests on cached routes by result.");
     out.push("# TYPE switchyard_proxy_cache_requests_total counter");
