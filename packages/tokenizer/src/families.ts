@@ -63,6 +63,24 @@ const FAMILY_OF_PROVIDER: Record<string, string> = { anthropic: "claude", gemini
  * only when the model name matches no known family.
  */
 export function tokenizerProfile(model: string, providerType?: string): TokenizerProfile {
+  // The proxy asks for the same few model names on every request (twice for a TPM
+  // estimate): the answer is kept, frozen, rather than lowercased and matched again.
+  let byModel = profiles.get(providerType ?? "");
+  if (!byModel) profiles.set(providerType ?? "", (byModel = new Map<string, TokenizerProfile>()));
+  const known = byModel.get(model);
+  if (known) return known;
+  const profile = Object.freeze(classify(model, providerType));
+  // Names come from configuration, but a caller may pass clients' strings: bounded.
+  if (byModel.size >= MAX_PROFILES) byModel.clear();
+  byModel.set(model, profile);
+  return profile;
+}
+
+/** Profiles already classified: provider type ("" for none) → model name → profile. */
+const profiles = new Map<string, Map<string, TokenizerProfile>>();
+const MAX_PROFILES = 1024;
+
+function classify(model: string, providerType: string | undefined): TokenizerProfile {
   const byName = profileByName(normalizeModelName(model));
   if (byName.family !== "other" || !providerType) return byName;
   const hint = FAMILY_OF_PROVIDER[providerType];

@@ -205,4 +205,14 @@ describe("provider hint", () => {
     expect(tokenizerProfile("text-embedding-004", "gemini").family).toBe("gemini");
     expect(tokenizerProfile("gpt-4o", "gemini").family).toBe("openai-o200k");
   });
+
+  it("answers a name it has seen with the same frozen profile, and still classifies past the kept names", () => {
+    const first = tokenizerProfile("Claude-Sonnet-4");
+    expect(tokenizerProfile("Claude-Sonnet-4")).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first.family).toBe("anthropic");
+    for (let i = 0; i < 3000; i++) expect(tokenizerProfile(`custom-model-${i}`, i % 2 ? "mistral" : undefined).family).toBe(i % 2 ? "mistral" : "other");
+    expect(tokenizerProfile("Claude-Sonnet-4").family).toBe("anthropic");
+    expect(tokenizerProfile("gpt-3.5-turbo").encoding).toBe("cl100k_base");
+  });
 });
