@@ -124,6 +124,36 @@ describe("pumpStream writes", () => {
     }
   });
 
+  it("waits for a client that stops reading: no more provider pieces are pulled while its socket is full, and all arrive once it reads", async () => {
+    const piece = Buffer.from(event("x".repeat(64 * 1024)));
+    const count = 600; // ~39 MB: more than the kernel's and both ends' buffers hold
+    const done = Buffer.from("data: [DONE]\n\n");
+    let pulled = 0;
+    answer = (res) => {
+      const call = callOf([piece]);
+      (call.upstream.body as { next: () => Promise<unknown> }).next = () => {
+        pulled++;
+        if (pulled < count) return Promise.resolve({ done: false, value: piece });
+        return Promise.resolve(pulled === count ? { done: false, value: done } : { done: true, value: undefined });
+      };
+      void pumpStream(res, newRequestContext("POST", "/v1/chat/completions"), call);
+    };
+    try {
+      const res = await request(url, { method: "POST" });
+      // The client reads nothing for a while: the pump must stop at the first full write.
+      await new Promise((r) => setTimeout(r, 500));
+      const whilePaused = pulled;
+      expect(whilePaused).toBeGreaterThan(0);
+      expect(whilePaused).toBeLessThan(count / 2);
+      const body = Buffer.from(await res.body.arrayBuffer());
+      expect(body.length).toBe(piece.length * count + done.length);
+      expect(body.subarray(body.length - piece.length - done.length).equals(Buffer.concat([piece, done]))).toBe(true);
+      expect(pulled).toBe(count + 1);
+    } finally {
+      answer = null;
+    }
+  });
+
   it("sends a whole answer written at once (a cached stream replayed) in one socket write", async () => {
     const text = event("Hello") + "data: [DONE]\n\n";
     answer = (res) => {
