@@ -4,7 +4,7 @@ import { expectedStreamBody, loadFixtures } from "@switchyard/mock-upstream/fixt
 import { getProviderAdapter } from "../index";
 import { openAiAdapter, openAiCompatibleAdapter, type OpenAiStreamState } from "./index";
 import { toTokenUsage } from "./usage";
-import { usageObjectAt } from "./stream";
+import { mayHaveContent, usageObjectAt } from "./stream";
 
 const fx = loadFixtures();
 const target = { baseUrl: null, apiKey: "sk-provider", upstreamModel: "gpt-4o-2024-08-06" };
@@ -314,5 +314,52 @@ describe("usageObjectAt", () => {
       expect(usageObjectAt(text, from), JSON.stringify([text, from])).toBe(expected);
     }
     expect(found).toBeGreaterThan(100);
+  });
+});
+
+describe("mayHaveContent", () => {
+  it("is false only where no content-like key holds a non-empty string or array", () => {
+    const role = '{"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}';
+    expect(mayHaveContent(role)).toBe(false);
+    expect(mayHaveContent('{"choices":[{"delta":{"content":"Hello"}}]}')).toBe(true);
+    expect(mayHaveContent('{"choices":[{"delta":{"content" :\n "x"}}]}')).toBe(true);
+    expect(mayHaveContent('{"choices":[{"delta":{"content":"\\n"}}]}')).toBe(true);
+    expect(mayHaveContent('{"choices":[{"delta":{"content":"\\""}}]}')).toBe(true);
+    expect(mayHaveContent('{"choices":[{"delta":{"tool_calls":[]}}]}')).toBe(false);
+    expect(mayHaveContent('{"choices":[{"delta":{"tool_calls":[ ]}}]}')).toBe(false);
+    expect(mayHaveContent('{"choices":[{"delta":{"tool_calls":[{"index":0}]}}]}')).toBe(true);
+    expect(mayHaveContent('{"choices":[{"delta":{"refusal":"no"}}]}')).toBe(true);
+    expect(mayHaveContent('{"choices":[{"delta":{"reasoning_content":"hm","content":null}}]}')).toBe(true);
+    expect(mayHaveContent('{"choices":[{"delta":{"reasoning_content":"","content":{}}}]}')).toBe(false);
+    // A key mentioned inside a string is not a key (its quotes are escaped).
+    expect(mayHaveContent('{"choices":[{"delta":{"role":"assistant"}}],"note":"\\"content\\":\\"x\\""}')).toBe(false);
+    // Somewhere else than a delta: parse to know.
+    expect(mayHaveContent('{"choices":[{"delta":{},"logprobs":{"content":[{"token":"a"}]}}]}')).toBe(true);
+    expect(mayHaveContent('{"choices":[{"delta":{"content":"')).toBe(true);
+  });
+
+  it("never says no to a chunk JSON.parse finds content in (random deltas, random spacing)", () => {
+    const values: unknown[] = [undefined, null, "", "x", "\"", [], [{ index: 0 }], {}, 0];
+    const reference = (delta: Record<string, unknown>) =>
+      ["content", "tool_calls", "refusal", "reasoning_content"].some((k) => {
+        const v = delta[k];
+        return (typeof v === "string" || Array.isArray(v)) && v.length > 0;
+      });
+    let seed = 7;
+    const pick = <T>(xs: readonly T[]) => xs[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % xs.length]!;
+    let positives = 0;
+    for (let n = 0; n < 3000; n++) {
+      const delta: Record<string, unknown> = {};
+      for (const k of ["role", "content", "tool_calls", "refusal", "reasoning_content"]) {
+        const v = k === "role" ? pick([undefined, "assistant"]) : pick(values);
+        if (v !== undefined) delta[k] = v;
+      }
+      const text = JSON.stringify({ id: "c", choices: [{ index: 0, delta }], usage: null }, null, pick([0, 1, 2]));
+      const expected = reference(delta);
+      if (expected) positives++;
+      // Keys only inside the delta: the quick answer is exact, both ways.
+      expect(mayHaveContent(text), text).toBe(expected);
+    }
+    expect(positives).toBeGreaterThan(500);
   });
 });

@@ -60,6 +60,34 @@ function skipJsonSpace(text: string, i: number): number {
   return i;
 }
 
+/** The delta fields whose non-empty value is content (see hasContent). */
+const CONTENT_KEYS = ['content"', 'tool_calls"', 'refusal"', 'reasoning_content"'];
+
+/**
+ * False only when `text` certainly has no content: no key named like a content field
+ * (see hasContent) has a non-empty string or a non-empty array as its value, wherever it
+ * sits. A role-only first chunk (`"content":"","refusal":null`, no usage object) is then
+ * forwarded as it came, without a JSON.parse (~1.8 µs against ~0.45 µs for these searches;
+ * a chunk with content stops at its first key, ~0.1 µs). True means "parse to know": the
+ * key may sit elsewhere than in a delta, or the value may be a string that starts with an
+ * escape. Quotes inside JSON strings are escaped, so a quoted name followed by `:` is a
+ * key, not text. A key written with escapes (`"cont\u0065nt"`) is not seen.
+ */
+export function mayHaveContent(text: string): boolean {
+  for (const key of CONTENT_KEYS) {
+    for (let k = text.indexOf(key); k !== -1; k = text.indexOf(key, k + key.length)) {
+      if (k === 0 || text.charCodeAt(k - 1) !== 34 /* " */) continue;
+      let i = skipJsonSpace(text, k + key.length);
+      if (text.charCodeAt(i) !== 58 /* : */) continue;
+      i = skipJsonSpace(text, i + 1);
+      const open = text.charCodeAt(i);
+      if (open === 34 /* " */ && text.charCodeAt(i + 1) !== 34) return true;
+      if (open === 91 /* [ */ && text.charCodeAt(skipJsonSpace(text, i + 1)) !== 93 /* ] */) return true;
+    }
+  }
+  return false;
+}
+
 const nonEmpty = (v: unknown) => (typeof v === "string" ? v.length > 0 : Array.isArray(v) ? v.length > 0 : false);
 
 function hasContent(chunk: ChunkShape): boolean {
@@ -83,7 +111,8 @@ function applyEvents(state: OpenAiStreamState, sse: SseParserState, events: SseE
       output += ev.raw;
       continue;
     }
-    if (sawContent && usageObjectAt(ev.data) === -1) {
+    // Nothing to read in it: no usage object, and content either seen already or certainly absent.
+    if ((sawContent || !mayHaveContent(ev.data)) && usageObjectAt(ev.data) === -1) {
       output += ev.raw;
       continue;
     }
