@@ -115,11 +115,8 @@ function stringMetadata(v: unknown): Record<string, string> {
  * both are set, as in maxOutputTokensFor and the adapters.
  */
 export function requestFeatures(body: ChatCompletionRequest, ctx: FeatureContext, estimatedInputTokens: number): RequestFeatures {
-  const headers: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(ctx.headers)) {
-    const lower = name.toLowerCase();
-    if (!SECRET_HEADERS.has(lower)) headers[lower] = value;
-  }
+  // Only a route condition on headers reads them: copied on first read, not for every request.
+  let headers: Record<string, string | string[] | undefined> | undefined;
   return {
     estimatedInputTokens,
     requestedMaxTokens: body.max_completion_tokens ?? body.max_tokens ?? null,
@@ -128,10 +125,22 @@ export function requestFeatures(body: ChatCompletionRequest, ctx: FeatureContext
     jsonMode: isJsonMode(body),
     stream: body.stream === true,
     tags: ctx.tags,
-    headers,
+    get headers() {
+      return (headers ??= withoutCredentials(ctx.headers));
+    },
     metadata: stringMetadata(body.metadata),
     endUser: ctx.endUser,
   };
+}
+
+/** Request headers with lowercase names, credentials left out. */
+function withoutCredentials(raw: FeatureContext["headers"]): Record<string, string | string[] | undefined> {
+  const headers: Record<string, string | string[] | undefined> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const lower = name.toLowerCase();
+    if (!SECRET_HEADERS.has(lower)) headers[lower] = value;
+  }
+  return headers;
 }
 
 /**
