@@ -321,16 +321,20 @@ describe("mayHaveContent", () => {
   it("is false only where no content-like key holds a non-empty string or array", () => {
     const role = '{"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}';
     expect(mayHaveContent(role)).toBe(false);
-    expect(mayHaveContent('{"choices":[{"delta":{"content":"Hello"}}]}')).toBe(true);
-    expect(mayHaveContent('{"choices":[{"delta":{"content" :\n "x"}}]}')).toBe(true);
-    expect(mayHaveContent('{"choices":[{"delta":{"content":"\\n"}}]}')).toBe(true);
-    expect(mayHaveContent('{"choices":[{"delta":{"content":"\\""}}]}')).toBe(true);
-    expect(mayHaveContent('{"choices":[{"delta":{"tool_calls":[]}}]}')).toBe(false);
-    expect(mayHaveContent('{"choices":[{"delta":{"tool_calls":[ ]}}]}')).toBe(false);
-    expect(mayHaveContent('{"choices":[{"delta":{"tool_calls":[{"index":0}]}}]}')).toBe(true);
-    expect(mayHaveContent('{"choices":[{"delta":{"refusal":"no"}}]}')).toBe(true);
-    expect(mayHaveContent('{"choices":[{"delta":{"reasoning_content":"hm","content":null}}]}')).toBe(true);
-    expect(mayHaveContent('{"choices":[{"delta":{"reasoning_content":"","content":{}}}]}')).toBe(false);
+    // Delta bodies, and whether a content-like key in them holds a non-empty string or array.
+    const deltas: [string, boolean][] = [
+      ['"content":"Hello"', true],
+      ['"content" :\n "x"', true],
+      ['"content":"\\n"', true],
+      ['"content":"\\""', true],
+      ['"tool_calls":[]', false],
+      ['"tool_calls":[ ]', false],
+      ['"tool_calls":[{"index":0}]', true],
+      ['"refusal":"no"', true],
+      ['"reasoning_content":"hm","content":null', true],
+      ['"reasoning_content":"","content":{}', false],
+    ];
+    for (const [delta, expected] of deltas) expect(mayHaveContent(`{"choices":[{"delta":{${delta}}}]}`), delta).toBe(expected);
     // A key mentioned inside a string is not a key (its quotes are escaped).
     expect(mayHaveContent('{"choices":[{"delta":{"role":"assistant"}}],"note":"\\"content\\":\\"x\\""}')).toBe(false);
     // Somewhere else than a delta: parse to know.
