@@ -17,7 +17,7 @@ const labels = (l: Record<string, string>) =>
     .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
     .join(",")}}`;
 
-/** Counts by two or three labels, nested by label value. */
+/** Counts by two labels, nested by label value. */
 type Counts2 = Map<string, Map<string, number>>;
 
 /** Adds one to `outer → inner`. */
