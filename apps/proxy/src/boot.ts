@@ -93,6 +93,7 @@ export async function bootProxy(opts: BootOptions): Promise<RunningProxy> {
     queue,
     connection: producerConnection,
     spoolDir: env.PROXY_SPOOL_DIR,
+    batchWindowMs: env.PROXY_USAGE_BATCH_WINDOW_MS,
     logger,
     metrics,
     // Every event is schema-checked in development and tests; production checks a sample (1 in 64 still cost 0.65% of the CPU).

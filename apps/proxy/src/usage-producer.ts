@@ -23,7 +23,7 @@ export interface UsageProducerOptions {
   /** Most events per queue job; events recorded within batchWindowMs go out together (default 200). */
   maxBatch?: number;
   /**
-   * How long events gather before they go out as one job (default 5 ms; 0: one
+   * How long events gather before they go out as one job (default 20 ms; 0: one
    * event-loop turn). A window rather than a turn so that batches fill at low concurrency
    * too (streams end one at a time); nobody waits for an event, and flush()/close() send
    * what is waiting at once.
@@ -94,7 +94,7 @@ export class UsageProducer {
     if (this.batch.length >= (this.opts.maxBatch ?? 200)) this.sendBatch();
     else if (!this.scheduled) {
       this.scheduled = true;
-      const windowMs = this.opts.batchWindowMs ?? 5;
+      const windowMs = this.opts.batchWindowMs ?? 20;
       if (windowMs > 0) setTimeout(() => this.sendBatch(), windowMs);
       else setImmediate(() => this.sendBatch());
     }

@@ -69,6 +69,12 @@ describe("parseEnv", () => {
     expect(env).toMatchObject({ PROXY_LIMITS_FAIL_MODE: "open", SWITCHYARD_LIMITS_PREFIX: "sy:", PROXY_LIMITS_TIMEOUT_MS: 500 });
     expect(() => parseEnv(proxyEnvSchema, { SWITCHYARD_ENCRYPTION_KEY: "a".repeat(64), PROXY_LIMITS_FAIL_MODE: "sometimes" })).toThrow(/PROXY_LIMITS_FAIL_MODE/);
   });
+  it("gathers usage events for 20 ms by default and takes 0 (one event-loop turn) up to 1000 ms", () => {
+    const key = { SWITCHYARD_ENCRYPTION_KEY: "a".repeat(64) };
+    expect(parseEnv(proxyEnvSchema, key).PROXY_USAGE_BATCH_WINDOW_MS).toBe(20);
+    expect(parseEnv(proxyEnvSchema, { ...key, PROXY_USAGE_BATCH_WINDOW_MS: "0" }).PROXY_USAGE_BATCH_WINDOW_MS).toBe(0);
+    expect(() => parseEnv(proxyEnvSchema, { ...key, PROXY_USAGE_BATCH_WINDOW_MS: "5000" })).toThrow(/PROXY_USAGE_BATCH_WINDOW_MS/);
+  });
   it("stops with a message naming every bad variable", () => {
     expect(() => parseEnv(proxyEnvSchema, { PROXY_PORT: "eighty" })).toThrow(EnvError);
     try {

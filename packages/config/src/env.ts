@@ -48,6 +48,13 @@ export const proxyEnvSchema = baseEnvSchema.extend({
   /** Where usage events go when Redis cannot take them. */
   PROXY_SPOOL_DIR: z.string().default("./var/spool"),
   /**
+   * How long usage events gather before they leave as one queue job (0: one event-loop
+   * turn). Longer windows make fewer, larger jobs: less CPU a request on the proxy and in
+   * Redis; an event reaches the queue at most this much later, and a replica killed
+   * without SIGTERM loses at most this much of its events (SIGTERM sends them first).
+   */
+  PROXY_USAGE_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(20),
+  /**
    * What the proxy does when Redis cannot answer a rate-limit or budget check:
    * "open" serves the request unchecked (logged, counted), "closed" answers 503.
    */
